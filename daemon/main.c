@@ -1,1 +1,69 @@
-int main(void) { return 0; }
+/* backendd: load plugins once, serve them to every process over a Unix socket. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "reload.h"
+#include "rpc_daemon.h"
+#include "server.h"
+
+static void close_handle(uv_handle_t *h, void *arg) {
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+static int daemon_setup(struct daemon *d) {
+  int err;
+  d->started_ns = uv_hrtime();
+  router_init(&d->router);
+  if ((err = reload_init(d)) < 0 || (err = rpc_daemon_register(d)) < 0) {
+    log_error("cannot set up: %s", strerror(-err));
+    return err;
+  }
+  return server_start(d);
+}
+
+static void daemon_teardown(struct daemon *d) {
+  /* Handles left open after a failed start must be closed before the loop can be. */
+  uv_walk(d->loop, close_handle, NULL);
+  uv_run(d->loop, UV_RUN_DEFAULT);
+  server_free(d);
+  reload_free(d);
+  router_free(&d->router);
+  if (uv_loop_close(d->loop) != 0)
+    log_warning("event loop closed with handles still open");
+  options_free(&d->opts);
+}
+
+int main(int argc, char **argv) {
+  static struct daemon d;
+  int r;
+  log_init(LOG_NOTICE);
+  r = options_parse(&d.opts, argc, argv);
+  if (r == OPTIONS_EXIT)
+    return 0;
+  if (r < 0) {
+    options_free(&d.opts);
+    return 2;
+  }
+  log_set_level(d.opts.log_level);
+  /* A client hanging up while we write must be an error return, not a fatal signal. */
+  signal(SIGPIPE, SIG_IGN);
+  d.loop = uv_default_loop();
+  if (daemon_setup(&d) < 0) {
+    daemon_teardown(&d);
+    return 1;
+  }
+  log_notice("backendd %s ready on %s (pid %d); try: backendctl --socket %s ping", BACKENDD_VERSION,
+             d.opts.socket_path, (int)getpid(), d.opts.socket_path);
+  uv_run(d.loop, UV_RUN_DEFAULT);
+  log_notice("stopped after serving %llu requests", (unsigned long long)d.stats.requests);
+  daemon_teardown(&d);
+  return 0;
+}

@@ -21,6 +21,7 @@ enum proto_err {
 #define PROTO_CODE_TOO_DEEP "Protocol.TooDeep"
 #define PROTO_CODE_STRING_TOO_LONG "Protocol.StringTooLong"
 #define PROTO_CODE_TOO_MANY_REQUESTS "Protocol.TooManyRequests"
+#define PROTO_CODE_TOO_MANY_CONNECTIONS "Protocol.TooManyConnections"
 #define PROTO_CODE_METHOD_NOT_FOUND "Method.NotFound"
 #define PROTO_CODE_SHUTTING_DOWN "Daemon.ShuttingDown"
 #define PROTO_CODE_INTERNAL "Daemon.Internal"

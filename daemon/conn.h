@@ -1,0 +1,27 @@
+/* A client connection: reads and frames requests, dispatches them, queues answers. */
+#ifndef BACKENDD_CONN_H
+#define BACKENDD_CONN_H
+
+#include <msgpack.h>
+#include <uv.h>
+
+struct daemon;
+struct conn;
+struct request;
+
+/* Accepts one pending connection from `listener`. Returns 0 or a negative libuv error. */
+int conn_accept(struct daemon *d, uv_stream_t *listener);
+
+/* Shutdown: stop reading from every connection and close each once its answers are out. */
+void conn_drain_all(struct daemon *d);
+/* Close every connection now (shutdown deadline passed). */
+void conn_close_all(struct daemon *d);
+/* Number of open connections (closing ones included until their handles are released). */
+unsigned conn_count(const struct daemon *d);
+
+/* For request.c: the packer that appends to the connection's output. */
+msgpack_packer *conn_packer(struct conn *c);
+/* For request.c: the request was answered (its bytes are in the output); unlink it. */
+void conn_request_done(struct conn *c, struct request *req);
+
+#endif

@@ -1,0 +1,36 @@
+/* The daemon's shared state: one instance, owned by main, used on the loop thread only. */
+#ifndef BACKENDD_DAEMON_H
+#define BACKENDD_DAEMON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "options.h"
+#include "router.h"
+
+struct server;
+struct reload;
+
+struct daemon_stats {
+  uint64_t connections_total; /* accepted since start */
+  unsigned connections;       /* open now */
+  uint64_t requests;          /* requests received */
+  uint64_t errors;            /* error responses sent and protocol violations */
+  uint64_t disconnects;       /* clients disconnected by the daemon (bad input, slow reader) */
+  uint64_t reloads;           /* completed reloads */
+};
+
+struct daemon {
+  uv_loop_t *loop;
+  struct options opts;
+  uint64_t started_ns; /* uv_hrtime() at start */
+  struct router router;
+  struct server *server;
+  struct conn *conns;     /* open connections (conn.c) */
+  struct reload *reload;
+  struct daemon_stats stats;
+  bool stopping;
+};
+
+#endif

@@ -1,0 +1,66 @@
+#include "request.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "conn.h"
+#include "daemon.h"
+#include "message.h"
+
+const msgpack_object *request_param(const struct request *req, const char *name) {
+  return proto_map_get(req->params, name);
+}
+
+int request_connected(const struct request *req) { return req->conn != NULL; }
+
+/* Answers to a client that has gone are packed into nothing. */
+static int discard_write(void *data, const char *buf, size_t len) { return 0; }
+static msgpack_packer discard_packer = {NULL, discard_write};
+
+static msgpack_packer *packer_for(struct request *req) {
+  return req->conn != NULL ? conn_packer(req->conn) : &discard_packer;
+}
+
+msgpack_packer *request_reply_begin(struct request *req) {
+  msgpack_packer *pk = packer_for(req);
+  proto_pack_response_begin(pk, req->msgid);
+  return pk;
+}
+
+void request_reply_end(struct request *req) {
+  if (req->failed)
+    msgpack_pack_nil(packer_for(req)); /* the result of an error response */
+  if (req->conn != NULL)
+    conn_request_done(req->conn, req);
+  msgpack_zone_destroy(&req->zone);
+  free(req);
+}
+
+msgpack_packer *request_fail_begin(struct request *req, const char *code, const char *message) {
+  msgpack_packer *pk = packer_for(req);
+  req->daemon->stats.errors++;
+  req->failed = 1;
+  msgpack_pack_array(pk, 4);
+  msgpack_pack_uint8(pk, 1);
+  msgpack_pack_uint32(pk, req->msgid);
+  msgpack_pack_map(pk, 3);
+  proto_pack_cstr(pk, "code");
+  proto_pack_cstr(pk, code);
+  proto_pack_cstr(pk, "message");
+  proto_pack_cstr(pk, message);
+  proto_pack_cstr(pk, "data");
+  return pk;
+}
+
+void request_fail(struct request *req, const char *code, const char *fmt, ...) {
+  char message[1024];
+  va_list ap;
+  msgpack_packer *pk;
+  va_start(ap, fmt);
+  vsnprintf(message, sizeof message, fmt, ap);
+  va_end(ap);
+  pk = request_fail_begin(req, code, message);
+  msgpack_pack_nil(pk);
+  request_reply_end(req);
+}
