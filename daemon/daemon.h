@@ -33,4 +33,12 @@ struct daemon {
   bool stopping;
 };
 
+/*
+ * Runs the daemon: parses argv, sets up, serves until SIGINT/SIGTERM. register_extra (may be
+ * NULL) adds methods after the built-in ones (the test daemon adds test.* this way).
+ * Returns the process exit status: 0 after a clean shutdown, 1 when start-up failed, 2 on a
+ * usage error.
+ */
+int daemon_main(int argc, char **argv, int (*register_extra)(struct daemon *d));
+
 #endif

@@ -1,0 +1,71 @@
+/* backendd's life: options, set-up, the loop, orderly teardown. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "reload.h"
+#include "rpc_daemon.h"
+#include "server.h"
+
+static void close_handle(uv_handle_t *h, void *arg) {
+  if (!uv_is_closing(h))
+    uv_close(h, NULL);
+}
+
+static int daemon_setup(struct daemon *d, int (*register_extra)(struct daemon *)) {
+  int err;
+  d->started_ns = uv_hrtime();
+  router_init(&d->router);
+  if ((err = reload_init(d)) < 0 || (err = rpc_daemon_register(d)) < 0 ||
+      (register_extra != NULL && (err = register_extra(d)) < 0)) {
+    log_error("cannot set up: %s", strerror(-err));
+    return err;
+  }
+  return server_start(d);
+}
+
+static void daemon_teardown(struct daemon *d) {
+  /* Handles left open after a failed start must be closed before the loop can be. */
+  uv_walk(d->loop, close_handle, NULL);
+  uv_run(d->loop, UV_RUN_DEFAULT);
+  server_free(d);
+  reload_free(d);
+  router_free(&d->router);
+  if (uv_loop_close(d->loop) != 0)
+    log_warning("event loop closed with handles still open");
+  options_free(&d->opts);
+}
+
+int daemon_main(int argc, char **argv, int (*register_extra)(struct daemon *)) {
+  static struct daemon d;
+  int r;
+  log_init(LOG_NOTICE);
+  r = options_parse(&d.opts, argc, argv);
+  if (r == OPTIONS_EXIT)
+    return 0;
+  if (r < 0) {
+    options_free(&d.opts);
+    return 2;
+  }
+  log_set_level(d.opts.log_level);
+  /* A client hanging up while we write must be an error return, not a fatal signal. */
+  signal(SIGPIPE, SIG_IGN);
+  d.loop = uv_default_loop();
+  if (daemon_setup(&d, register_extra) < 0) {
+    daemon_teardown(&d);
+    return 1;
+  }
+  log_notice("backendd %s ready on %s (pid %d); try: backendctl --socket %s ping", BACKENDD_VERSION,
+             d.opts.socket_path, (int)getpid(), d.opts.socket_path);
+  uv_run(d.loop, UV_RUN_DEFAULT);
+  log_notice("stopped after serving %llu requests", (unsigned long long)d.stats.requests);
+  daemon_teardown(&d);
+  return 0;
+}
