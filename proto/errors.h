@@ -23,7 +23,6 @@ enum proto_err {
 #define PROTO_CODE_TOO_MANY_REQUESTS "Protocol.TooManyRequests"
 #define PROTO_CODE_TOO_MANY_CONNECTIONS "Protocol.TooManyConnections"
 #define PROTO_CODE_METHOD_NOT_FOUND "Method.NotFound"
-#define PROTO_CODE_SHUTTING_DOWN "Daemon.ShuttingDown"
 #define PROTO_CODE_INTERNAL "Daemon.Internal"
 
 /* One-line human description of a proto_err (or "unknown error"). */
