@@ -10,8 +10,11 @@
 
 #include "config.h"
 #include "log.h"
+#include "plugins.h"
 #include "reload.h"
 #include "rpc_daemon.h"
+#include "rpc_plugins.h"
+#include "scanner.h"
 #include "server.h"
 
 static void close_handle(uv_handle_t *h, void *arg) {
@@ -23,16 +26,30 @@ static int daemon_setup(struct daemon *d, int (*register_extra)(struct daemon *)
   int err;
   d->started_ns = uv_hrtime();
   router_init(&d->router);
-  if ((err = reload_init(d)) < 0 || (err = rpc_daemon_register(d)) < 0 ||
-      (register_extra != NULL && (err = register_extra(d)) < 0)) {
+  if ((err = reload_init(d)) < 0 || (err = plugins_init(d)) < 0 || (err = rpc_daemon_register(d)) < 0 ||
+      (err = rpc_plugins_register(d)) < 0 || (register_extra != NULL && (err = register_extra(d)) < 0)) {
     log_error("cannot set up: %s", strerror(-err));
     return err;
   }
   return server_start(d);
 }
 
+/* The first discovery is a reload like any other; the socket is served once it is done. */
+static void on_plugins_discovered(const struct reload_pass *pass, void *arg) {
+  struct daemon *d = arg;
+  if (d->stopping)
+    return;
+  if (server_listen(d) < 0) {
+    server_stop(d);
+    return;
+  }
+  log_notice("backendd %s ready on %s (pid %d); try: backendctl --socket %s ping", BACKENDD_VERSION,
+             d->opts.socket_path, (int)getpid(), d->opts.socket_path);
+}
+
 static void daemon_teardown(struct daemon *d) {
-  /* Handles left open after a failed start must be closed before the loop can be. */
+  /* Subsystems release their own handles (killing plugin scanners) before the rest are closed. */
+  plugins_free(d);
   uv_walk(d->loop, close_handle, NULL);
   uv_run(d->loop, UV_RUN_DEFAULT);
   server_free(d);
@@ -46,6 +63,8 @@ static void daemon_teardown(struct daemon *d) {
 int daemon_main(int argc, char **argv, int (*register_extra)(struct daemon *)) {
   static struct daemon d;
   int r;
+  if (argc > 1 && strcmp(argv[1], SCANNER_FLAG) == 0)
+    _exit(scanner_main(argc, argv)); /* no exit handlers: the plugin's destructors are not ours to run */
   log_init(LOG_NOTICE);
   r = options_parse(&d.opts, argc, argv);
   if (r == OPTIONS_EXIT)
@@ -58,12 +77,10 @@ int daemon_main(int argc, char **argv, int (*register_extra)(struct daemon *)) {
   /* A client hanging up while we write must be an error return, not a fatal signal. */
   signal(SIGPIPE, SIG_IGN);
   d.loop = uv_default_loop();
-  if (daemon_setup(&d, register_extra) < 0) {
+  if (daemon_setup(&d, register_extra) < 0 || reload_start(&d, on_plugins_discovered, &d) < 0) {
     daemon_teardown(&d);
     return 1;
   }
-  log_notice("backendd %s ready on %s (pid %d); try: backendctl --socket %s ping", BACKENDD_VERSION,
-             d.opts.socket_path, (int)getpid(), d.opts.socket_path);
   uv_run(d.loop, UV_RUN_DEFAULT);
   log_notice("stopped after serving %llu requests", (unsigned long long)d.stats.requests);
   daemon_teardown(&d);

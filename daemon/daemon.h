@@ -11,6 +11,7 @@
 
 struct server;
 struct reload;
+struct plugins;
 
 struct daemon_stats {
   uint64_t connections_total; /* accepted since start */
@@ -29,6 +30,7 @@ struct daemon {
   struct server *server;
   struct conn *conns;     /* open connections (conn.c) */
   struct reload *reload;
+  struct plugins *plugins;
   struct daemon_stats stats;
   bool stopping;
 };

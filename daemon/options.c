@@ -38,6 +38,7 @@ static const struct opt_def opt_defs[] = {
   {"max-inflight", OPT_UINT, OFF(max_inflight), 1, 1u << 20, "N", "requests in flight per connection (default 1024)"},
   {"max-queued-bytes", OPT_SIZE, OFF(max_queued_bytes), 4096, SIZE_MAX / 2, "BYTES", "responses queued to a client that does not read them before it is disconnected (default 16M)"},
   {"shutdown-timeout", OPT_SECONDS, OFF(shutdown_timeout), 0, 0, "SECONDS", "time in-flight requests get to finish at SIGTERM (default 5)"},
+  {"plugin-timeout", OPT_SECONDS, OFF(plugin_timeout), 0, 0, "SECONDS", "time a plugin may take to load before it is recorded as hung (default 10)"},
   {"allow-insecure-plugins", OPT_FLAG, OFF(allow_insecure_plugins), 0, 0, NULL, "load plugins even from files others can write (development only)"},
 };
 #define N_OPT_DEFS (sizeof opt_defs / sizeof opt_defs[0])
@@ -128,6 +129,7 @@ static void set_defaults(struct options *o) {
   o->max_inflight = 1024;
   o->max_queued_bytes = (size_t)16 << 20;
   o->shutdown_timeout = 5.0;
+  o->plugin_timeout = 10.0;
 }
 
 /* Environment fills what the command line left unset. */

@@ -18,6 +18,7 @@ struct options {
   unsigned max_inflight;     /* requests in flight per connection */
   size_t max_queued_bytes;   /* response bytes queued to a client that does not read */
   double shutdown_timeout;   /* seconds in-flight requests get at SIGTERM */
+  double plugin_timeout;     /* seconds a plugin may take to load in the scanner */
   bool allow_insecure_plugins;
 };
 

@@ -42,9 +42,11 @@ const struct method *router_find(const struct router *r, const char *name, size_
   while (lo < hi) {
     size_t mid = lo + (hi - lo) / 2;
     const char *m = r->methods[mid]->name;
-    int c = strncmp(m, name, len);
-    if (c == 0 && m[len] != '\0')
-      c = 1; /* m is longer: it sorts after name */
+    size_t mlen = strlen(m);
+    /* name is not NUL-terminated and may hold a NUL: compare bytes, never read past m. */
+    int c = memcmp(m, name, mlen < len ? mlen : len);
+    if (c == 0)
+      c = (mlen > len) - (mlen < len); /* a prefix sorts first, as with strcmp */
     if (c == 0)
       return r->methods[mid];
     if (c < 0)

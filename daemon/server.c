@@ -110,12 +110,7 @@ static void on_connection(uv_stream_t *listener, int status) {
     log_warning("accepting a connection failed: %s", uv_strerror(status < 0 ? status : err));
 }
 
-static void close_handle(uv_handle_t *h, void *arg) {
-  if (!uv_is_closing(h))
-    uv_close(h, NULL);
-}
-
-/* Polls until every connection is gone or the deadline passes, then closes all handles. */
+/* Polls until every connection is gone or the deadline passes, then stops the loop for teardown. */
 static void on_drain_tick(uv_timer_t *t) {
   struct daemon *d = t->data;
   struct server *s = d->server;
@@ -126,7 +121,8 @@ static void on_drain_tick(uv_timer_t *t) {
                 d->opts.shutdown_timeout, conn_count(d));
     conn_close_all(d);
   }
-  uv_walk(d->loop, close_handle, NULL);
+  uv_timer_stop(t);
+  uv_stop(d->loop);
 }
 
 void server_stop(struct daemon *d) {
@@ -168,7 +164,7 @@ static int start_signal(struct daemon *d, uv_signal_t *h, uv_signal_cb cb, int s
   return err < 0 ? err : uv_signal_start(h, cb, signum);
 }
 
-static int bind_and_listen(struct daemon *d, struct server *s) {
+static int bind_socket(struct daemon *d, struct server *s) {
   const char *path = d->opts.socket_path;
   int err;
   if ((err = uv_pipe_bind(&s->listener, path)) < 0) {
@@ -176,14 +172,17 @@ static int bind_and_listen(struct daemon *d, struct server *s) {
     return err;
   }
   s->bound = true;
-  /* Every process on the machine is a potential client (see doc/security.md). */
+  /* Every process on the machine is a potential client (see README, "Running it"). */
   if (chmod(path, 0666) < 0)
     log_warning("cannot make %s accessible to all users: %s", path, strerror(errno));
-  if ((err = uv_listen((uv_stream_t *)&s->listener, SOMAXCONN, on_connection)) < 0) {
-    log_error("cannot listen on %s: %s", path, uv_strerror(err));
-    return err;
-  }
   return 0;
+}
+
+int server_listen(struct daemon *d) {
+  int err = uv_listen((uv_stream_t *)&d->server->listener, SOMAXCONN, on_connection);
+  if (err < 0)
+    log_error("cannot listen on %s: %s", d->opts.socket_path, uv_strerror(err));
+  return err;
 }
 
 int server_start(struct daemon *d) {
@@ -198,7 +197,7 @@ int server_start(struct daemon *d) {
   uv_timer_init(d->loop, &s->drain);
   s->drain.data = d;
   if ((err = make_parent_dirs(d->opts.socket_path)) < 0 || (err = claim_socket_path(s, d->opts.socket_path)) < 0 ||
-      (err = bind_and_listen(d, s)) < 0)
+      (err = bind_socket(d, s)) < 0)
     return err;
   if ((err = start_signal(d, &s->sigint, on_stop_signal, SIGINT)) < 0 ||
       (err = start_signal(d, &s->sigterm, on_stop_signal, SIGTERM)) < 0 ||

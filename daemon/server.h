@@ -6,12 +6,18 @@ struct daemon;
 
 /*
  * Takes the socket: creates its directory, locks <socket>.lock, replaces a stale socket
- * file (refusing when a live daemon answers on it), binds, listens, and installs the
+ * file (refusing when a live daemon answers on it), binds, and installs the
  * SIGINT/SIGTERM/SIGHUP handlers. Returns 0 or a negative error, after logging why.
  */
 int server_start(struct daemon *d);
 
-/* Starts an orderly shutdown: stop accepting, let in-flight requests finish, then end the loop. */
+/*
+ * Starts accepting connections. Called once plugins are discovered, so that the first
+ * client already sees them; until then connecting fails with ECONNREFUSED.
+ */
+int server_listen(struct daemon *d);
+
+/* Starts an orderly shutdown: stop accepting, let in-flight requests finish, then stop the loop. */
 void server_stop(struct daemon *d);
 
 /* Releases what server_start took (after the loop has ended). */

@@ -1,0 +1,30 @@
+/*
+ * A plugin's code loaded into the daemon itself, once it passed the scanner: the shared
+ * object, its descriptor and its instance. Loaded on first use, unloaded when the last
+ * reference to its plugin goes (plugin_unref), so a call finishes on the code it started with
+ * even when a reload replaced the plugin.
+ */
+#ifndef BACKENDD_PLUGIN_CODE_H
+#define BACKENDD_PLUGIN_CODE_H
+
+#include <stddef.h>
+
+struct plugin;
+
+struct plugin_code {
+  void *dl;
+  int fd;                 /* keeps "/proc/self/fd/N", the name dlopen knows it by, unique */
+  const void *descriptor; /* struct backend_adapter or struct variant_plugin */
+  void *instance;         /* from the descriptor's create(), or NULL */
+};
+
+/*
+ * Loads p's code if not yet loaded. Refuses a file that changed since it was scanned (a
+ * reload will rescan it). Returns 0, or a negative error with the reason in why.
+ */
+int plugin_code_load(struct plugin *p, char *why, size_t why_len);
+
+/* Destroys the instance and unloads the code (plugin_unref does this). */
+void plugin_code_unload(struct plugin *p);
+
+#endif

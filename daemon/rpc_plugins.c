@@ -1,0 +1,68 @@
+#include "rpc_plugins.h"
+
+#include <string.h>
+
+#include "daemon.h"
+#include "message.h"
+#include "plugins.h"
+#include "request.h"
+
+static void pack_kv_str(msgpack_packer *pk, const char *key, const char *value) {
+  proto_pack_cstr(pk, key);
+  if (value != NULL)
+    proto_pack_cstr(pk, value);
+  else
+    msgpack_pack_nil(pk);
+}
+
+static void pack_entry_point(msgpack_packer *pk, const struct plugin *p) {
+  msgpack_pack_map(pk, 9);
+  pack_kv_str(pk, "group", p->group);
+  pack_kv_str(pk, "name", p->name);
+  pack_kv_str(pk, "value", p->value);
+  pack_kv_str(pk, "kind", plugin_kind_name(p->kind));
+  pack_kv_str(pk, "file", p->file);
+  pack_kv_str(pk, "state", ep_state_name(p->state));
+  pack_kv_str(pk, "reason", p->state == EP_OK ? NULL : p->reason);
+  proto_pack_cstr(pk, "loaded");
+  p->code != NULL ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+  proto_pack_cstr(pk, "details");
+  if (p->state == EP_OK)
+    plugin_info_pack(&p->scan->info, pk);
+  else
+    msgpack_pack_nil(pk);
+}
+
+static void pack_distribution(msgpack_packer *pk, const struct plugin_set *s, const struct distribution *d) {
+  uint32_t n = 0;
+  for (size_t i = 0; i < s->n; i++)
+    n += strcmp(s->plugins[i]->dist_path, d->path) == 0;
+  msgpack_pack_map(pk, 6);
+  pack_kv_str(pk, "name", d->name);
+  pack_kv_str(pk, "version", d->version);
+  pack_kv_str(pk, "path", d->path);
+  pack_kv_str(pk, "state", ep_state_name(d->state));
+  pack_kv_str(pk, "reason", d->state == EP_OK ? NULL : d->reason);
+  proto_pack_cstr(pk, "entry_points");
+  msgpack_pack_array(pk, n);
+  for (size_t i = 0; i < s->n; i++)
+    if (strcmp(s->plugins[i]->dist_path, d->path) == 0)
+      pack_entry_point(pk, s->plugins[i]);
+}
+
+static void plugins_list(struct request *req) {
+  const struct plugin_set *s = plugins_current(req->daemon);
+  msgpack_packer *pk = request_reply_begin(req);
+  msgpack_pack_array(pk, (uint32_t)s->dists.n);
+  for (size_t i = 0; i < s->dists.n; i++)
+    pack_distribution(pk, s, &s->dists.dists[i]);
+  request_reply_end(req);
+}
+
+static const struct method plugins_methods[] = {
+  {"plugins.list", plugins_list,
+   "every distribution on the plugin path with its backend and variant entry points: state (ok, failed, refused) and why",
+   NULL, 0},
+};
+
+int rpc_plugins_register(struct daemon *d) { return router_add(&d->router, plugins_methods, 1); }
