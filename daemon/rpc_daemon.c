@@ -7,6 +7,7 @@
 #include "errors.h"
 #include "log.h"
 #include "message.h"
+#include "plugins.h"
 #include "reload.h"
 #include "request.h"
 
@@ -42,13 +43,28 @@ static void pack_limits(msgpack_packer *pk, const struct options *o) {
   pack_kv_u64(pk, "max_queued_bytes", o->max_queued_bytes);
 }
 
+/* Entry points by state, and distributions whose metadata could not be used. */
+static void pack_plugin_counts(msgpack_packer *pk, const struct plugin_set *s) {
+  uint64_t n[3] = {0}, bad_dists = 0;
+  for (size_t i = 0; i < s->n; i++)
+    n[s->plugins[i]->state]++;
+  for (size_t i = 0; i < s->dists.n; i++)
+    bad_dists += s->dists.dists[i].state != EP_OK;
+  msgpack_pack_map(pk, 5);
+  pack_kv_u64(pk, "distributions", s->dists.n);
+  pack_kv_u64(pk, "unusable_distributions", bad_dists);
+  pack_kv_u64(pk, "ok", n[EP_OK]);
+  pack_kv_u64(pk, "failed", n[EP_FAILED]);
+  pack_kv_u64(pk, "refused", n[EP_REFUSED]);
+}
+
 static void daemon_info(struct request *req) {
   struct daemon *d = req->daemon;
   msgpack_packer *pk = request_reply_begin(req);
   uint32_t n_dirs = 0;
   while (d->opts.plugin_dirs[n_dirs] != NULL)
     n_dirs++;
-  msgpack_pack_map(pk, 16);
+  msgpack_pack_map(pk, 17);
   pack_kv_str(pk, "version", BACKENDD_VERSION);
   pack_kv_u64(pk, "protocol_version", PROTOCOL_VERSION);
   pack_kv_u64(pk, "pid", (uint64_t)getpid());
@@ -59,6 +75,8 @@ static void daemon_info(struct request *req) {
   msgpack_pack_array(pk, n_dirs);
   for (uint32_t i = 0; i < n_dirs; i++)
     proto_pack_cstr(pk, d->opts.plugin_dirs[i]);
+  proto_pack_cstr(pk, "plugins");
+  pack_plugin_counts(pk, plugins_current(d));
   pack_kv_str(pk, "cache", d->opts.cache_path);
   pack_kv_str(pk, "log_level", log_level_name(log_get_level()));
   pack_kv_u64(pk, "connections", d->stats.connections);
