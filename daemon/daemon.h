@@ -20,6 +20,7 @@ struct daemon_stats {
   uint64_t errors;            /* error responses sent and protocol violations */
   uint64_t disconnects;       /* clients disconnected by the daemon (bad input, slow reader) */
   uint64_t reloads;           /* completed reloads */
+  uint64_t plugin_scans;      /* plugin scanner processes started */
 };
 
 struct daemon {

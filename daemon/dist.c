@@ -19,7 +19,12 @@
 #define DIST_INFO_SUFFIX ".dist-info"
 #define MAX_METADATA_FILE (256 * 1024)
 #define MAX_ENTRY_POINTS_FILE (64 * 1024)
-#define MAX_LINE 199 /* inih as Debian builds it cuts lines at 200 bytes */
+/*
+ * inih as Debian builds it reads a line into 200 bytes: the text, its newline and the NUL.
+ * A longer line is cut, and at 199 characters the newline is read as one more line, which
+ * shifts every line number inih reports after it.
+ */
+#define MAX_LINE 198
 
 bool dist_group_is_variant(const char *group) { return strcmp(group, VARIANT_GROUP) == 0; }
 
@@ -117,8 +122,8 @@ static void set_state(enum ep_state *state, char **reason, enum ep_state st, cha
  * starting with white space; the body after the first blank line is the description.
  */
 static char *parse_metadata(char *text, struct distribution *d) {
-  char *line, *save = NULL;
-  for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+  char *line, *rest = text;
+  while ((line = strsep(&rest, "\n")) != NULL) { /* strsep, unlike strtok, sees blank lines */
     char *colon, *value;
     size_t n = strlen(line);
     if (n > 0 && line[n - 1] == '\r')
@@ -183,6 +188,13 @@ static char *parse_entry_points(const char *path, struct distribution *d) {
   }
   if (why == NULL && (err = ini_parse_string(text, on_entry_point, &p)) != 0)
     why = p.oom ? strdup("out of memory") : fmt("%s:%d: not a valid line (expected [group] or name = value)", path, err);
+  if (why != NULL) { /* inih goes on past a bad line: drop what it read, the file is unusable */
+    for (size_t i = 0; i < d->n_eps; i++)
+      entry_point_free(&d->eps[i]);
+    free(d->eps);
+    d->eps = NULL;
+    d->n_eps = 0;
+  }
   free(text);
   return why;
 }
@@ -232,6 +244,19 @@ static void check_entry_points(struct distribution *d, char *const *dirs, bool c
   }
 }
 
+/* Is path there and insecure? A missing file is not a security matter: reading it reports it. */
+static bool insecure(const char *path, char *why, size_t why_len) {
+  int err = security_check_path(path, why, why_len);
+  return err < 0 && err != -ENOENT;
+}
+
+/* The name in a directory name "<name>-<version>.dist-info" (a version holds no '-'). */
+static char *name_from_dir(const char *entry) {
+  size_t n = strlen(entry) - strlen(DIST_INFO_SUFFIX);
+  const char *dash = memrchr(entry, '-', n);
+  return strndup(entry, dash != NULL && dash != entry ? (size_t)(dash - entry) : n);
+}
+
 /* Reads one .dist-info directory into *d (which records any problem). */
 static int read_distribution(const char *dir, const char *entry, char *const *dirs, bool check_security,
                              struct distribution *d) {
@@ -246,8 +271,7 @@ static int read_distribution(const char *dir, const char *entry, char *const *di
     free(ep_path);
     return -ENOMEM;
   }
-  if (check_security && (security_check_path(meta_path, sec, sizeof sec) < 0 ||
-                         (access(ep_path, F_OK) == 0 && security_check_path(ep_path, sec, sizeof sec) < 0))) {
+  if (check_security && (insecure(meta_path, sec, sizeof sec) || insecure(ep_path, sec, sizeof sec))) {
     set_state(&d->state, &d->reason, EP_REFUSED, fmt("insecure distribution metadata: %s", sec));
   } else if ((err = read_small_file(meta_path, MAX_METADATA_FILE, &text)) < 0) {
     set_state(&d->state, &d->reason, EP_FAILED, fmt("%s: %s", meta_path, err == -EFBIG ? "larger than 256 KiB" : strerror(-err)));
@@ -257,7 +281,7 @@ static int read_distribution(const char *dir, const char *entry, char *const *di
     check_entry_points(d, dirs, check_security);
   }
   if (d->name == NULL) /* name the distribution after its directory so it can be listed */
-    d->name = strndup(entry, strlen(entry) - strlen(DIST_INFO_SUFFIX));
+    d->name = name_from_dir(entry);
   d->key = d->name != NULL ? names_normalize_dist(d->name) : NULL;
   free(text);
   free(meta_path);

@@ -192,6 +192,7 @@ static int start_scan(struct plugins *ps, struct plugin *p) {
   *ctx = (struct scan_ctx){ps, p};
   plugin_ref(p);
   ps->pending_scans++;
+  ps->d->stats.plugin_scans++;
   if ((err = scan_submit(ps->pool, plugin_kind_name(p->kind), p->file, p->symbol, on_scanned, ctx)) < 0) {
     ps->pending_scans--;
     plugin_unref(p);
@@ -254,8 +255,9 @@ static void report_changes(struct reload_pass *pass, const struct plugin_set *ol
     else if (changed)
       note_plugin(pass, RELOAD_CHANGED, p);
     if (p->state != EP_OK && (is_new || changed || was->state != p->state))
-      reload_note(pass, RELOAD_FAILED, "%s %s: %s: %s = %s: %s: %s", p->dist_name, p->dist_version, p->group, p->name,
-                  p->value, ep_state_name(p->state), p->reason);
+      reload_note(pass, RELOAD_FAILED, "%s %s: %s: %s = %s%s%s%s: %s: %s", p->dist_name, p->dist_version, p->group,
+                  p->name, p->value, p->file ? " (" : "", p->file ? p->file : "", p->file ? ")" : "",
+                  ep_state_name(p->state), p->reason);
   }
   for (size_t i = 0; old != NULL && i < old->n; i++)
     if (find_same(next, old->plugins[i]) == NULL)

@@ -23,13 +23,21 @@ static void pack_kv_u64(msgpack_packer *pk, const char *key, uint64_t value) {
   msgpack_pack_uint64(pk, value);
 }
 
+/* Read once: getpid() is a system call on every glibc since 2.25, and ping is a hot path. */
+static uint64_t daemon_pid(void) {
+  static pid_t pid;
+  if (pid == 0)
+    pid = getpid(); /* loop thread only; the daemon never forks without exec */
+  return (uint64_t)pid;
+}
+
 static void daemon_ping(struct request *req) {
   msgpack_packer *pk = request_reply_begin(req);
   msgpack_pack_map(pk, 3);
   proto_pack_cstr(pk, "pong");
   msgpack_pack_true(pk);
   pack_kv_str(pk, "version", BACKENDD_VERSION);
-  pack_kv_u64(pk, "pid", (uint64_t)getpid());
+  pack_kv_u64(pk, "pid", daemon_pid());
   request_reply_end(req);
 }
 
@@ -44,18 +52,19 @@ static void pack_limits(msgpack_packer *pk, const struct options *o) {
 }
 
 /* Entry points by state, and distributions whose metadata could not be used. */
-static void pack_plugin_counts(msgpack_packer *pk, const struct plugin_set *s) {
+static void pack_plugin_counts(msgpack_packer *pk, const struct plugin_set *s, uint64_t scans) {
   uint64_t n[3] = {0}, bad_dists = 0;
   for (size_t i = 0; i < s->n; i++)
     n[s->plugins[i]->state]++;
   for (size_t i = 0; i < s->dists.n; i++)
     bad_dists += s->dists.dists[i].state != EP_OK;
-  msgpack_pack_map(pk, 5);
+  msgpack_pack_map(pk, 6);
   pack_kv_u64(pk, "distributions", s->dists.n);
   pack_kv_u64(pk, "unusable_distributions", bad_dists);
   pack_kv_u64(pk, "ok", n[EP_OK]);
   pack_kv_u64(pk, "failed", n[EP_FAILED]);
   pack_kv_u64(pk, "refused", n[EP_REFUSED]);
+  pack_kv_u64(pk, "scans", scans);
 }
 
 static void daemon_info(struct request *req) {
@@ -67,7 +76,7 @@ static void daemon_info(struct request *req) {
   msgpack_pack_map(pk, 17);
   pack_kv_str(pk, "version", BACKENDD_VERSION);
   pack_kv_u64(pk, "protocol_version", PROTOCOL_VERSION);
-  pack_kv_u64(pk, "pid", (uint64_t)getpid());
+  pack_kv_u64(pk, "pid", daemon_pid());
   proto_pack_cstr(pk, "uptime_seconds");
   msgpack_pack_double(pk, (double)(uv_hrtime() - d->started_ns) / 1e9);
   pack_kv_str(pk, "socket", d->opts.socket_path);
@@ -76,7 +85,7 @@ static void daemon_info(struct request *req) {
   for (uint32_t i = 0; i < n_dirs; i++)
     proto_pack_cstr(pk, d->opts.plugin_dirs[i]);
   proto_pack_cstr(pk, "plugins");
-  pack_plugin_counts(pk, plugins_current(d));
+  pack_plugin_counts(pk, plugins_current(d), d->stats.plugin_scans);
   pack_kv_str(pk, "cache", d->opts.cache_path);
   pack_kv_str(pk, "log_level", log_level_name(log_get_level()));
   pack_kv_u64(pk, "connections", d->stats.connections);

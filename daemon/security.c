@@ -9,9 +9,11 @@
 
 static int check_one(const char *path, char *why, size_t why_len) {
   struct stat st;
+  int err;
   if (stat(path, &st) < 0) {
-    snprintf(why, why_len, "%s: %s", path, strerror(errno));
-    return -errno;
+    err = errno; /* snprintf may change errno */
+    snprintf(why, why_len, "%s: %s", path, strerror(err));
+    return -err;
   }
   if (st.st_uid != 0 && st.st_uid != geteuid()) {
     snprintf(why, why_len, "%s is owned by uid %u, neither root nor the daemon's user", path, (unsigned)st.st_uid);
@@ -40,8 +42,9 @@ int security_check_path(const char *path, char *why, size_t why_len) {
   char *resolved = realpath(path, NULL), *lexical = NULL;
   int err;
   if (resolved == NULL) {
-    snprintf(why, why_len, "%s: %s", path, strerror(errno));
-    return -errno;
+    err = errno; /* snprintf may change errno */
+    snprintf(why, why_len, "%s: %s", path, strerror(err));
+    return -err;
   }
   /* A symlink is as safe as the directories holding it and the file it leads to. */
   if (path[0] == '/' && strcmp(path, resolved) != 0 && (lexical = strdup(path)) == NULL)

@@ -32,12 +32,16 @@ struct proto_frame {
   int error;    /* sticky: once a stream is bad it stays bad */
 };
 
+/* limits->max_depth is capped at PROTO_MAX_DEPTH_CEILING. An empty container counts too. */
 void proto_frame_init(struct proto_frame *f, const struct proto_limits *limits);
 void proto_frame_free(struct proto_frame *f);
 
 /*
  * Space for the next read: *buf receives at least one and at most `want` bytes of free
- * space (*len says how many). Returns 0 or PROTO_ENOMEM.
+ * space (*len says how many). Returns 0 or PROTO_ENOMEM. Consumed bytes are dropped
+ * (memmove) before the buffer grows; it grows by doubling, to at most twice the partial
+ * message plus `want` and never beyond max_message_size + `want`, and shrinks again
+ * after a large message.
  */
 int proto_frame_reserve(struct proto_frame *f, size_t want, char **buf, size_t *len);
 /* Records that n bytes were written into the space from proto_frame_reserve(). */

@@ -21,14 +21,16 @@ struct proto_msg {
 /*
  * Decodes one framed message (exactly `len` bytes, as returned by proto_frame_next) into
  * *out, allocating from `zone`. Strings in *out point into `zone` or into `data`, so keep
- * both alive while *out is used. Returns 0, PROTO_EPARSE or PROTO_ENOMEM.
+ * both alive while *out is used (msgpack-c may give an empty str a NULL ptr).
+ * Returns 0, PROTO_EPARSE or PROTO_ENOMEM.
  */
 int proto_decode(const char *data, size_t len, msgpack_zone *zone, msgpack_object *out);
 
 /*
- * Validates the shape of a message and fills *m (pointers into *o). Returns 0, or
- * PROTO_EINVALID / PROTO_EPARAMS with *why set to a static one-line reason. On error,
- * m->has_msgid tells whether an error response can be addressed to m->msgid.
+ * Validates the shape of a message and fills *m (pointers into *o). Returns 0 (with *why
+ * set to NULL), or PROTO_EINVALID / PROTO_EPARAMS with *why set to a static one-line
+ * reason; why may be NULL. On error, m->has_msgid tells whether an error response can be
+ * addressed to m->msgid.
  */
 int proto_msg_parse(const msgpack_object *o, struct proto_msg *m, const char **why);
 

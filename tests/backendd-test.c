@@ -26,6 +26,7 @@
 struct sleeper {
   uv_timer_t timer;
   struct request *req;
+  uint64_t ms;
 };
 
 static void on_sleeper_closed(uv_handle_t *h) { free(h->data); }
@@ -36,7 +37,7 @@ static void on_wake(uv_timer_t *t) {
   msgpack_packer *pk = request_reply_begin(req);
   msgpack_pack_map(pk, 1);
   msgpack_pack_str_with_body(pk, "slept", 5);
-  msgpack_pack_uint64(pk, uv_timer_get_repeat(t));
+  msgpack_pack_uint64(pk, s->ms);
   request_reply_end(req);
   uv_close((uv_handle_t *)t, on_sleeper_closed);
 }
@@ -61,8 +62,7 @@ static void test_sleep(struct request *req) {
   s->req = req;
   req->data = s;
   req->cancel = cancel_sleep;
-  /* The repeat value only carries ms to on_wake; the timer is stopped there. */
-  uv_timer_set_repeat(&s->timer, ms->via.u64);
+  s->ms = ms->via.u64;
   uv_timer_start(&s->timer, on_wake, ms->via.u64, 0);
 }
 

@@ -48,10 +48,10 @@ extern "C" {
 const char *backend_strerror(int err);
 
 /*
- * The socket the client uses when none is given: $BACKENDD_SOCKET if set; else, when not
- * root and $XDG_RUNTIME_DIR/backendd/backendd.sock exists, that user socket; else the
- * system socket /run/backendd/backendd.sock. Writes a NUL-terminated path into buf.
- * Returns 0 or -ENAMETOOLONG.
+ * The socket the client uses when none is given: $BACKENDD_SOCKET if set (and not empty);
+ * else, when not root (effective uid) and $XDG_RUNTIME_DIR/backendd/backendd.sock exists
+ * as a socket, that user socket; else the system socket /run/backendd/backendd.sock.
+ * Writes a NUL-terminated path into buf. Returns 0 or -ENAMETOOLONG (path does not fit).
  */
 int backend_default_socket(char *buf, size_t len);
 
@@ -59,7 +59,9 @@ typedef struct backend_client backend_client;
 
 /*
  * Connects to the daemon at socket_path (NULL: backend_default_socket()). On success
- * *out is a new handle to be released with backend_client_free().
+ * *out is a new handle to be released with backend_client_free(). Fails with -errno from
+ * connect(2) (-ENOENT, -ECONNREFUSED, -EACCES, ...) or -ENAMETOOLONG when the path does not
+ * fit a sockaddr_un. The socket is close-on-exec.
  */
 int backend_client_connect(const char *socket_path, backend_client **out);
 
@@ -84,7 +86,9 @@ void backend_reply_free(backend_reply *r);
 
 /*
  * Synchronous call. params/params_len: one packed MessagePack map of named parameters,
- * or NULL/0 for none. timeout_ms: how long to wait for the answer (-1: forever).
+ * or NULL/0 for none (params_len 0 means none whatever params is); anything but exactly
+ * one complete map is refused with BACKEND_EINVAL and leaves the handle usable.
+ * timeout_ms: how long to wait for the answer (-1: forever).
  *
  * Returns 0 with *out set when the daemon answered a result; BACKEND_EREMOTE with *out
  * set when it answered an error; any other code with *out NULL. After -ETIMEDOUT the
@@ -97,8 +101,11 @@ int backend_client_call(backend_client *c, const char *method, const void *param
 
 /*
  * Pipelining: queue a request without waiting for its answer; *msgid (may be NULL)
- * receives its id. Requests are buffered and written in batches: they are written at the
- * latest by backend_client_flush() or backend_client_recv().
+ * receives its id. msgids start at 1 and wrap. Never blocks: requests are buffered and
+ * written in batches, as far as the socket takes them, once about 64 KiB are queued; all
+ * of them are written by backend_client_flush(), backend_client_call(), and by
+ * backend_client_recv() when no response is at hand yet. Responses that arrive meanwhile
+ * are read and kept for backend_client_recv().
  */
 int backend_client_send(backend_client *c, const char *method, const void *params,
                         size_t params_len, uint32_t *msgid);
@@ -108,13 +115,19 @@ int backend_client_flush(backend_client *c, int timeout_ms);
 
 /*
  * Next response to a request sent with backend_client_send(), in the order the daemon
- * answers (not necessarily the order sent). Flushes queued requests first. Returns 0 or
- * BACKEND_EREMOTE with *out set (see backend_client_call), -ETIMEDOUT when nothing came
- * within timeout_ms (0: only what is already here), or another error.
+ * answers (not necessarily the order sent). When it has to wait, it writes all queued
+ * requests meanwhile.
+ * Returns 0 or BACKEND_EREMOTE with *out set (see backend_client_call), -ETIMEDOUT when
+ * nothing came within timeout_ms (0: only what is already here), -ENOMSG at once when no
+ * request is outstanding (backend_client_pending() is 0), or another error. Responses
+ * received before the daemon closed the connection are still returned, then BACKEND_ECLOSED.
  */
 int backend_client_recv(backend_client *c, int timeout_ms, backend_reply **out);
 
-/* Number of requests sent and not yet answered (or abandoned after a timeout). */
+/*
+ * Number of requests sent with backend_client_send() whose response backend_client_recv()
+ * has not returned yet (synchronous calls, including timed-out ones, are not counted).
+ */
 size_t backend_client_pending(const backend_client *c);
 
 #ifdef __cplusplus

@@ -1,0 +1,29 @@
+/* Internals of libbackend-client shared by its source files. Not installed. */
+#ifndef BACKEND_CLIENT_PRIVATE_H
+#define BACKEND_CLIENT_PRIVATE_H
+
+#include <stddef.h>
+
+#include <msgpack.h>
+
+#include "backend/client.h"
+
+/* The library is built with hidden visibility: only what is marked here is exported. */
+#define BACKEND_EXPORT __attribute__((visibility("default")))
+
+/* A backend_reply together with the memory it owns, in one allocation (plus zone chunks). */
+struct client_reply {
+  backend_reply pub;         /* what the caller sees; backend_reply_free() converts back */
+  struct client_reply *next; /* the handle's queue for backend_client_recv() */
+  msgpack_zone zone;         /* decoded objects and the copied error strings */
+  char data[];               /* the message bytes: str, bin and ext objects point into them */
+};
+
+/*
+ * Builds a reply from one framed message (copied, so `msg` may go away afterwards).
+ * Returns 0 with *out set for a response, 0 with *out NULL for a notification (which the
+ * client ignores), BACKEND_EPROTO when the message is not a valid response, or -ENOMEM.
+ */
+int client_reply_build(const char *msg, size_t len, struct client_reply **out);
+
+#endif
