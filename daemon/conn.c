@@ -71,8 +71,8 @@ static void on_write(uv_write_t *req, int status) {
 static void conn_flush(struct conn *c) {
   struct write_req *w;
   uv_buf_t buf;
-  size_t queued = uv_stream_get_write_queue_size(stream_of(c));
-  int err;
+  size_t queued = uv_stream_get_write_queue_size(stream_of(c)), written;
+  int err, n;
   if (c->closing || c->out.size == 0)
     return;
   if (queued > c->d->opts.max_queued_bytes) {
@@ -82,12 +82,25 @@ static void conn_flush(struct conn *c) {
     conn_close(c);
     return;
   }
+  /* Most answers fit the socket at once: written so, they need no request, no copy and no
+   * writability watch (uv_try_write declines while earlier writes are queued). */
+  buf = uv_buf_init(c->out.data, (unsigned)c->out.size);
+  if ((n = uv_try_write(stream_of(c), &buf, 1)) < 0 && n != UV_EAGAIN) {
+    log_debug("client %llu (pid %d): write failed: %s", (unsigned long long)c->id, (int)c->pid, uv_strerror(n));
+    conn_close(c);
+    return;
+  }
+  written = n > 0 ? (size_t)n : 0;
+  if (written == c->out.size) {
+    c->out.size = 0;
+    return;
+  }
   if ((w = malloc(sizeof *w)) == NULL) {
     log_error("out of memory writing to client %llu: disconnected", (unsigned long long)c->id);
     conn_close(c);
     return;
   }
-  buf = uv_buf_init(c->out.data, (unsigned)c->out.size);
+  buf = uv_buf_init(c->out.data + written, (unsigned)(c->out.size - written));
   w->data = msgpack_sbuffer_release(&c->out);
   if ((err = uv_write(&w->req, stream_of(c), &buf, 1, on_write)) < 0) {
     free(w->data);

@@ -231,13 +231,22 @@ static void resolve_module(struct entry_point *ep, char *const *dirs, bool check
   free(rel);
 }
 
+static bool listed_before(const struct distribution *d, size_t i) {
+  for (size_t j = 0; j < i; j++)
+    if (strcmp(d->eps[j].group, d->eps[i].group) == 0 && strcmp(d->eps[j].name, d->eps[i].name) == 0)
+      return true;
+  return false;
+}
+
 static void check_entry_points(struct distribution *d, char *const *dirs, bool check_security) {
   for (size_t i = 0; i < d->n_eps; i++) {
     struct entry_point *ep = &d->eps[i];
     const char *bad;
     if (!dist_group_is_backend(ep->group) && !dist_group_is_variant(ep->group))
       continue; /* other tools' groups are none of our business */
-    if ((bad = names_parse_object_ref(ep->value, &ep->module, &ep->attr)) != NULL)
+    if (listed_before(d, i))
+      set_state(&ep->state, &ep->reason, EP_FAILED, fmt("entry point '%s' appears twice in [%s]", ep->name, ep->group));
+    else if ((bad = names_parse_object_ref(ep->value, &ep->module, &ep->attr)) != NULL)
       set_state(&ep->state, &ep->reason, EP_FAILED, fmt("invalid object reference '%s': %s", ep->value, bad));
     else
       resolve_module(ep, dirs, check_security);

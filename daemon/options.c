@@ -13,7 +13,7 @@
 #include "paths.h"
 
 /* One row per setting, so usage text, getopt and (later) a config file agree. */
-enum opt_kind { OPT_STRING, OPT_SIZE, OPT_UINT, OPT_SECONDS, OPT_LEVEL, OPT_FLAG };
+enum opt_kind { OPT_STRING, OPT_SIZE, OPT_UINT, OPT_COUNT, OPT_SECONDS, OPT_LEVEL, OPT_FLAG };
 
 struct opt_def {
   const char *name;
@@ -34,6 +34,7 @@ static const struct opt_def opt_defs[] = {
   {"max-message-size", OPT_SIZE, OFF(limits.max_message_size), 64, SIZE_MAX / 2, "BYTES", "largest message accepted (default 128M)"},
   {"max-depth", OPT_UINT, OFF(limits.max_depth), 2, PROTO_MAX_DEPTH_CEILING, "N", "deepest nesting of arrays and maps (default 32, at most 32)"},
   {"max-string-length", OPT_SIZE, OFF(limits.max_string_length), 16, SIZE_MAX / 2, "BYTES", "longest string accepted (default 1M)"},
+  {"max-elements", OPT_COUNT, OFF(limits.max_elements), 16, UINT32_MAX, "N", "array and map elements in one message, all levels (default 1M)"},
   {"max-connections", OPT_UINT, OFF(max_connections), 1, 1u << 20, "N", "open connections (default 1024)"},
   {"max-inflight", OPT_UINT, OFF(max_inflight), 1, 1u << 20, "N", "requests in flight per connection (default 1024)"},
   {"max-queued-bytes", OPT_SIZE, OFF(max_queued_bytes), 4096, SIZE_MAX / 2, "BYTES", "responses queued to a client that does not read them before it is disconnected (default 16M)"},
@@ -90,6 +91,7 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
     return *(char **)field ? 0 : -ENOMEM;
   case OPT_SIZE:
   case OPT_UINT:
+  case OPT_COUNT:
     if (options_parse_size(arg, &size) != 0 || size < d->min || size > d->max) {
       fprintf(stderr, "backendd: --%s: '%s' is not a %s between %zu and %zu\n", d->name, arg,
               d->kind == OPT_SIZE ? "size" : "number", d->min, d->max);
@@ -97,6 +99,8 @@ static int set_option(struct options *o, const struct opt_def *d, const char *ar
     }
     if (d->kind == OPT_SIZE)
       *(size_t *)field = size;
+    else if (d->kind == OPT_COUNT)
+      *(uint64_t *)field = size;
     else
       *(unsigned *)field = (unsigned)size;
     return 0;

@@ -42,10 +42,11 @@ static void daemon_ping(struct request *req) {
 }
 
 static void pack_limits(msgpack_packer *pk, const struct options *o) {
-  msgpack_pack_map(pk, 6);
+  msgpack_pack_map(pk, 7);
   pack_kv_u64(pk, "max_message_size", o->limits.max_message_size);
   pack_kv_u64(pk, "max_depth", o->limits.max_depth);
   pack_kv_u64(pk, "max_string_length", o->limits.max_string_length);
+  pack_kv_u64(pk, "max_elements", o->limits.max_elements);
   pack_kv_u64(pk, "max_connections", o->max_connections);
   pack_kv_u64(pk, "max_inflight", o->max_inflight);
   pack_kv_u64(pk, "max_queued_bytes", o->max_queued_bytes);

@@ -36,13 +36,16 @@ static void pack_key(msgpack_packer *pk, const char *key) { proto_pack_cstr(pk, 
 
 static void pack_bool(msgpack_packer *pk, int v) { v ? msgpack_pack_true(pk) : msgpack_pack_false(pk); }
 
-/* aliases: an array of strings, nil when absent, or the string "not-a-list" when the magic is missing. */
+/* aliases: an array of strings (empty when absent), or the string "not-a-list" when the magic is missing. */
 static void pack_aliases(msgpack_packer *pk, const struct backend_str_list *l) {
+  uint32_t magic;
   if (l == NULL) {
     msgpack_pack_array(pk, 0);
     return;
   }
-  if (l->magic != BACKEND_LIST_MAGIC) {
+  /* A scalar string passed as a list is not aligned: read its first bytes as bytes. */
+  memcpy(&magic, l, sizeof magic);
+  if (magic != BACKEND_LIST_MAGIC) {
     proto_pack_cstr(pk, "not-a-list");
     return;
   }

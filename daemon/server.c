@@ -66,7 +66,7 @@ static int socket_is_live(const char *path) {
  * The lock serialises daemons starting on one socket; the connect probe catches a socket
  * served by something that does not take our lock (another build, socket activation).
  */
-static int claim_socket_path(struct server *s, const char *path) {
+__attribute__((nonnull)) static int claim_socket_path(struct server *s, const char *path) {
   char *lock_path;
   struct stat st;
   int live;

@@ -16,6 +16,7 @@ static const struct err_entry err_table[] = {
   { PROTO_EINVALID, "not a valid MessagePack-RPC message", PROTO_CODE_INVALID_REQUEST },
   { PROTO_EPARAMS, "params must be [] or [map]", PROTO_CODE_INVALID_PARAMS },
   { PROTO_ENOMEM, "out of memory", PROTO_CODE_INTERNAL },
+  { PROTO_ETOOMANY, "message holds more elements than the element limit", PROTO_CODE_TOO_MANY_ELEMENTS },
 };
 
 static const struct err_entry *err_find(int err) {

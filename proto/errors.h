@@ -11,6 +11,7 @@ enum proto_err {
   PROTO_EINVALID = -4005,    /* valid MessagePack, not a valid MessagePack-RPC message */
   PROTO_EPARAMS = -4006,     /* params not [] or [map] */
   PROTO_ENOMEM = -4007,
+  PROTO_ETOOMANY = -4008,    /* more elements than max_elements */
 };
 
 /* Wire error codes: {"code": <one of these>, "message": ..., "data": ...}. Listed in doc/protocol.md. */
@@ -20,6 +21,7 @@ enum proto_err {
 #define PROTO_CODE_MESSAGE_TOO_LARGE "Protocol.MessageTooLarge"
 #define PROTO_CODE_TOO_DEEP "Protocol.TooDeep"
 #define PROTO_CODE_STRING_TOO_LONG "Protocol.StringTooLong"
+#define PROTO_CODE_TOO_MANY_ELEMENTS "Protocol.TooManyElements"
 #define PROTO_CODE_TOO_MANY_REQUESTS "Protocol.TooManyRequests"
 #define PROTO_CODE_TOO_MANY_CONNECTIONS "Protocol.TooManyConnections"
 #define PROTO_CODE_METHOD_NOT_FOUND "Method.NotFound"

@@ -96,10 +96,13 @@ static int scan_element(struct proto_frame *f) {
     return PROTO_ETOOBIG;
   if (e.container && f->depth + 1 > f->limits.max_depth)
     return PROTO_EDEPTH;
+  if (e.children > f->limits.max_elements - f->elements)
+    return PROTO_ETOOMANY; /* decoding would cost memory in proportion to the count, not the bytes */
   if (avail - e.hdr < e.body)
     return 0;
 
   f->pos += e.hdr + (size_t)e.body;
+  f->elements += e.children;
   f->remaining[f->depth]--;
   if (e.children > 0)
     f->remaining[++f->depth] = e.children;
@@ -198,6 +201,7 @@ int proto_frame_next(struct proto_frame *f, const char **msg, size_t *len) {
       *len = f->pos - f->start;
       f->start = f->pos;
       f->remaining[0] = 1;
+      f->elements = 0;
       return 1;
     }
   }

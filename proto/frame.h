@@ -29,6 +29,7 @@ struct proto_frame {
   size_t pos;   /* scan position: everything before it is structurally checked */
   unsigned depth;                                  /* open containers */
   uint64_t remaining[PROTO_MAX_DEPTH_CEILING + 1]; /* elements still expected at each level */
+  uint64_t elements; /* elements announced so far by the message's containers */
   int error;    /* sticky: once a stream is bad it stays bad */
 };
 

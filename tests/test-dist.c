@@ -347,6 +347,19 @@ Test(dist, an_invalid_object_reference_fails_its_entry_point_only) {
   cr_expect_not_null(ep_named(d, "good")->file);
 }
 
+Test(dist, an_entry_point_listed_twice_fails_the_second) {
+  const struct distribution *d;
+  add_module(root1, "fine.mod", "good_adapter");
+  add_dist(root1, "twice", "1.0", "[example_host.backends]\nfast = fine.mod\nfast = fine.mod\n[other_host.backends]\nfast = fine.mod\n");
+  scan(false);
+  d = dist_keyed("twice");
+  cr_assert_eq(d->n_eps, 3);
+  cr_expect_eq(d->eps[0].state, EP_OK);
+  cr_expect_eq(d->eps[1].state, EP_FAILED);
+  expect_reason(d->eps[1].reason, "entry point 'fast' appears twice in [example_host.backends]");
+  cr_expect_eq(d->eps[2].state, EP_OK); /* the same name in another group is another entry point */
+}
+
 Test(dist, a_missing_metadata_fails_the_distribution) {
   char want[PATH_LEN];
   const struct distribution *d;

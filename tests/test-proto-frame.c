@@ -53,7 +53,8 @@ static void stream_raw(struct stream *s, const char *bytes, size_t len) {
 #define RAW(s, lit) stream_raw((s), (lit), sizeof(lit) - 1)
 
 static struct proto_limits limits(size_t msg, unsigned depth, size_t str) {
-  struct proto_limits l = { .max_message_size = msg, .max_depth = depth, .max_string_length = str };
+  struct proto_limits l = { .max_message_size = msg, .max_depth = depth, .max_string_length = str,
+                            .max_elements = PROTO_DEFAULT_MAX_ELEMENTS };
   return l;
 }
 
@@ -513,12 +514,36 @@ Test(frame, huge_declared_container_is_bounded_by_message_size) {
   struct proto_limits lim = limits(256, 32, 256);
   char msg[300];
 
+  lim.max_elements = UINT64_MAX; /* the size limit alone must hold the line */
   /* array32 of 4 billion elements: the bytes run out of the size limit, nothing is allocated */
   memcpy(msg, "\xdd\xff\xff\xff\xff", 5);
   memset(msg + 5, 0, sizeof msg - 5);
   assert_error_every_chunk(&lim, msg, sizeof msg, 0, PROTO_ETOOBIG);
   memcpy(msg, "\xdf\xff\xff\xff\xff", 5); /* map32: 2 * count must not overflow */
   assert_error_every_chunk(&lim, msg, sizeof msg, 0, PROTO_ETOOBIG);
+}
+
+Test(frame, element_count_at_limit_passes_more_fails) {
+  struct proto_limits lim = limits(1024, 32, 256);
+  struct stream s;
+
+  lim.max_elements = 6;
+  stream_init(&s);
+  RAW(&s, "\x93\x01\x92\x02\x03\x91\x04");  /* 3 + 2 + 1 elements */
+  RAW(&s, "\x92\x81\xa1k\x01\x90");          /* 2 + one pair (2) + 0: the count restarts per message */
+  assert_boundaries_every_chunk(&s, &lim);
+  stream_free(&s);
+
+  ASSERT_ERROR(&lim, "\x93\x01\x92\x02\x03\x92\x04\x05", 0, PROTO_ETOOMANY); /* 3 + 2 + 2 */
+  ASSERT_ERROR(&lim, "\x91\x00\x92\x83\xa1" "a\x01\xa1" "b\x02\xa1" "c\x03\xc0", 1, PROTO_ETOOMANY); /* 2 + 3 pairs */
+}
+
+Test(frame, huge_declared_element_count_fails_before_the_elements) {
+  struct proto_limits lim = default_limits();
+
+  /* Tiny elements: 1 Mi + 1 nils would fit the 128 MiB size limit but cost 24 MiB to decode. */
+  ASSERT_FAILS_ON_HEADER(&lim, "\xdd\x00\x10\x00\x01", PROTO_ETOOMANY);
+  ASSERT_FAILS_ON_HEADER(&lim, "\x92\xdc\xff\xff\xdd\x00\x0f\x00\x02", PROTO_ETOOMANY); /* summed over levels */
 }
 
 /* Builds depth nested containers (arrays or single-entry maps) around a fixint. */

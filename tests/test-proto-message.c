@@ -507,6 +507,7 @@ Test(errors, every_code_has_a_text_and_a_wire_code) {
     { PROTO_EINVALID, PROTO_CODE_INVALID_REQUEST },
     { PROTO_EPARAMS, PROTO_CODE_INVALID_PARAMS },
     { PROTO_ENOMEM, PROTO_CODE_INTERNAL },
+    { PROTO_ETOOMANY, PROTO_CODE_TOO_MANY_ELEMENTS },
   };
 
   for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
@@ -518,7 +519,7 @@ Test(errors, every_code_has_a_text_and_a_wire_code) {
 }
 
 Test(errors, unknown_codes) {
-  static const int unknown[] = { 0, -1, -4000, -4008, 4001 };
+  static const int unknown[] = { 0, -1, -4000, -4009, 4001 };
 
   for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
     cr_assert_str_eq(proto_strerror(unknown[i]), "unknown error");
