@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "config.h"
+#include "ctl-params.h"
 #include "ctl-print.h"
 #include "json.h"
 
@@ -28,18 +29,32 @@ enum {
 
 struct command {
   const char *name;
+  const char *args;   /* argument synopsis for --help */
+  int min_args;
+  int max_args;       /* -1: any number */
   const char *method;
+  ctl_params *params; /* builds the named parameters from the arguments; NULL: none */
   const char *help;
   ctl_printer *print;
 };
 
-/* A new command is a row here plus a printer in ctl-print.c. */
+/* A new command is a row here, plus a printer (ctl-print*.c) and a params builder (ctl-params.c). */
 static const struct command commands[] = {
-  {"ping", "daemon.ping", "check that the daemon answers, and how fast", ctl_print_ping},
-  {"info", "daemon.info", "version, pid, uptime, socket, plugin path, cache, counters", ctl_print_info},
-  {"methods", "daemon.methods", "list the methods the daemon serves, with their parameters", ctl_print_methods},
-  {"reload", "daemon.reload", "rescan plugins (as SIGHUP does) and show what changed", ctl_print_reload},
-  {"plugins", "plugins.list", "every installed distribution and plugin: state, and why when not ok", ctl_print_plugins},
+  {"ping", "", 0, 0, "daemon.ping", NULL, "check that the daemon answers, and how fast", ctl_print_ping},
+  {"info", "", 0, 0, "daemon.info", NULL, "version, pid, uptime, socket, plugin path, cache, counters", ctl_print_info},
+  {"methods", "", 0, 0, "daemon.methods", NULL, "list the methods the daemon serves, with their parameters",
+   ctl_print_methods},
+  {"reload", "", 0, 0, "daemon.reload", NULL, "rescan plugins (as SIGHUP does) and show what changed", ctl_print_reload},
+  {"plugins", "", 0, 0, "plugins.list", NULL, "every installed distribution and plugin: state, and why when not ok",
+   ctl_print_plugins},
+  {"configs", "[NS...]", 0, -1, "variant.configs", ctl_params_configs,
+   "variant properties this machine supports, per namespace, most preferred first", ctl_print_configs},
+  {"validate", "PROP...", 1, -1, "variant.validate", ctl_params_properties,
+   "is each 'namespace :: feature :: value' valid, and why not", ctl_print_validate},
+  {"build-setup", "PROP...", 1, -1, "variant.build_setup", ctl_params_properties,
+   "build variables for a variant made of these properties", ctl_print_build_setup},
+  {"resolve", "FILE", 1, 1, "variant.resolve", ctl_params_resolve,
+   "which variants of a *-variants.json this machine supports, best first", ctl_print_resolve},
 };
 
 struct options {
@@ -50,13 +65,16 @@ struct options {
 
 static void usage(FILE *out) {
   fprintf(out,
-          "Usage: " PROG " [--socket PATH] [--json] [--timeout MS] COMMAND\n"
+          "Usage: " PROG " [--socket PATH] [--json] [--timeout MS] COMMAND [ARG...]\n"
           "\n"
           "Query backendd, the backend and variant plugin daemon.\n"
           "\n"
           "Commands:\n");
-  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-    fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+    char synopsis[64];
+    snprintf(synopsis, sizeof synopsis, "%s %s", commands[i].name, commands[i].args);
+    fprintf(out, "  %-22s %s\n", synopsis, commands[i].help);
+  }
   fprintf(out,
           "\n"
           "Options:\n"
@@ -71,7 +89,7 @@ static void usage(FILE *out) {
           "Exit status:\n"
           "  0  success\n"
           "  1  the daemon answered with an error (or the answer could not be printed)\n"
-          "  2  usage error\n"
+          "  2  usage error, or an argument that cannot be used (an unreadable FILE)\n"
           "  3  the daemon could not be reached or did not answer (not running, no\n"
           "     permission, timeout, connection lost)\n",
           DEFAULT_TIMEOUT_MS);
@@ -160,7 +178,7 @@ static double ms_since(const struct timespec *t0) {
   return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
 }
 
-static int run(const struct command *cmd, const struct options *o) {
+static int run(const struct command *cmd, const struct options *o, const msgpack_sbuffer *params) {
   char path[4096];
   const char *socket = o->socket;
   struct ctl_call call = {.method = cmd->method};
@@ -185,7 +203,7 @@ static int run(const struct command *cmd, const struct options *o) {
   }
 
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  err = backend_client_call(c, cmd->method, NULL, 0, o->timeout_ms, &r);
+  err = backend_client_call(c, cmd->method, params->data, params->size, o->timeout_ms, &r);
   call.elapsed_ms = ms_since(&t0);
   backend_client_free(c);
 
@@ -215,7 +233,10 @@ static int run(const struct command *cmd, const struct options *o) {
 int main(int argc, char **argv) {
   struct options o = {.timeout_ms = DEFAULT_TIMEOUT_MS};
   const struct command *cmd;
-  int status = parse_options(argc, argv, &o);
+  msgpack_sbuffer params;
+  msgpack_packer pk;
+  char why[512];
+  int nargs, status = parse_options(argc, argv, &o);
 
   if (status >= 0)
     return status;
@@ -224,10 +245,19 @@ int main(int argc, char **argv) {
   cmd = find_command(argv[optind]);
   if (!cmd)
     return usage_error("unknown command '%s'", argv[optind]);
-  if (optind + 1 < argc)
-    return usage_error("'%s' takes no arguments", cmd->name);
+  nargs = argc - optind - 1;
+  if (nargs < cmd->min_args || (cmd->max_args >= 0 && nargs > cmd->max_args))
+    return usage_error("usage: " PROG " %s %s", cmd->name, cmd->args);
 
-  status = run(cmd, &o);
+  msgpack_sbuffer_init(&params);
+  msgpack_packer_init(&pk, &params, msgpack_sbuffer_write);
+  if (cmd->params != NULL && cmd->params(&pk, nargs, argv + optind + 1, why, sizeof why) < 0) {
+    msgpack_sbuffer_destroy(&params);
+    fprintf(stderr, PROG ": %s: %s\n", cmd->name, why);
+    return EXIT_USAGE;
+  }
+  status = run(cmd, &o, &params);
+  msgpack_sbuffer_destroy(&params);
   if (fflush(stdout) != 0 || ferror(stdout)) {
     perror(PROG ": write error");
     return status ? status : EXIT_REMOTE;

@@ -5,40 +5,36 @@
 
 #include "message.h"
 
-/* A string member as printf arguments ("%.*s"), "" when absent or not a string. */
-#define STR_ARGS(o) (int)((o) && (o)->type == MSGPACK_OBJECT_STR ? (o)->via.str.size : 0), \
-                    ((o) && (o)->type == MSGPACK_OBJECT_STR ? (o)->via.str.ptr : "")
-
 static const msgpack_object *get(const msgpack_object *map, const char *key) { return proto_map_get(map, key); }
 
 static void print_details(FILE *out, const msgpack_object *details) {
   const msgpack_object *backend = get(details, "backend"), *ns = get(details, "namespace"), *v;
   if (backend != NULL) {
-    fprintf(out, "backend %.*s", STR_ARGS(backend));
+    fprintf(out, "backend %.*s", CTL_STR(backend));
     if ((v = get(details, "aliases")) != NULL && v->type == MSGPACK_OBJECT_ARRAY && v->via.array.size > 0) {
       fputs(" (aliases", out);
       for (uint32_t i = 0; i < v->via.array.size; i++)
-        fprintf(out, "%s%.*s", i ? ", " : " ", STR_ARGS(&v->via.array.ptr[i]));
+        fprintf(out, "%s%.*s", i ? ", " : " ", CTL_STR(&v->via.array.ptr[i]));
       fputc(')', out);
     }
     if ((v = get(details, "functions")) != NULL && v->type == MSGPACK_OBJECT_ARRAY)
       fprintf(out, ", %u functions", v->via.array.size);
   } else if (ns != NULL) {
     v = get(details, "dynamic");
-    fprintf(out, "namespace %.*s, %s", STR_ARGS(ns),
+    fprintf(out, "namespace %.*s, %s", CTL_STR(ns),
             v != NULL && v->type == MSGPACK_OBJECT_BOOLEAN && v->via.boolean ? "dynamic" : "static");
   }
 }
 
 static void print_entry_point(FILE *out, const msgpack_object *ep) {
   const msgpack_object *state = get(ep, "state"), *details = get(ep, "details");
-  fprintf(out, "  %-8.*s %.*s: %.*s = %.*s\n", STR_ARGS(state), STR_ARGS(get(ep, "group")), STR_ARGS(get(ep, "name")),
-          STR_ARGS(get(ep, "value")));
+  fprintf(out, "  %-8.*s %.*s: %.*s = %.*s\n", CTL_STR(state), CTL_STR(get(ep, "group")), CTL_STR(get(ep, "name")),
+          CTL_STR(get(ep, "value")));
   fputs("           ", out);
   if (details != NULL && details->type == MSGPACK_OBJECT_MAP)
     print_details(out, details);
   else
-    fprintf(out, "%.*s", STR_ARGS(get(ep, "reason")));
+    fprintf(out, "%.*s", CTL_STR(get(ep, "reason")));
   fputc('\n', out);
 }
 
@@ -49,9 +45,9 @@ int ctl_print_plugins(FILE *out, const msgpack_object *result, const struct ctl_
     fputs("no distributions on the plugin path (backendctl info shows the path)\n", out);
   for (uint32_t i = 0; i < result->via.array.size; i++) {
     const msgpack_object *d = &result->via.array.ptr[i], *eps = get(d, "entry_points"), *state = get(d, "state");
-    fprintf(out, "%.*s %.*s  %.*s\n", STR_ARGS(get(d, "name")), STR_ARGS(get(d, "version")), STR_ARGS(get(d, "path")));
+    fprintf(out, "%.*s %.*s  %.*s\n", CTL_STR(get(d, "name")), CTL_STR(get(d, "version")), CTL_STR(get(d, "path")));
     if (state != NULL && !proto_str_eq(state, "ok"))
-      fprintf(out, "  %-8.*s %.*s\n", STR_ARGS(state), STR_ARGS(get(d, "reason")));
+      fprintf(out, "  %-8.*s %.*s\n", CTL_STR(state), CTL_STR(get(d, "reason")));
     for (uint32_t j = 0; eps != NULL && eps->type == MSGPACK_OBJECT_ARRAY && j < eps->via.array.size; j++)
       print_entry_point(out, &eps->via.array.ptr[j]);
   }

@@ -1,4 +1,4 @@
-/* Conversion of msgpack objects to jansson values. */
+/* Conversion between msgpack objects and jansson values. */
 #include "json.h"
 
 #include <stdint.h>
@@ -172,4 +172,61 @@ json_t *ctl_json_from_msgpack(const msgpack_object *o) {
     break;
   }
   return json_null();
+}
+
+static int pack_str(msgpack_packer *pk, const char *s, size_t n) {
+  if (msgpack_pack_str(pk, n) != 0)
+    return -1;
+  return n > 0 ? msgpack_pack_str_body(pk, s, n) : 0;
+}
+
+static int pack_object(json_t *j, msgpack_packer *pk) {
+  if (msgpack_pack_map(pk, json_object_size(j)) != 0)
+    return -1;
+  for (void *it = json_object_iter(j); it != NULL; it = json_object_iter_next(j, it)) {
+    const char *key = json_object_iter_key(it);
+#if JANSSON_VERSION_HEX >= 0x020e00
+    size_t key_len = json_object_iter_key_len(it); /* keys may hold NUL ("\u0000") */
+#else
+    size_t key_len = strlen(key);
+#endif
+    if (pack_str(pk, key, key_len) != 0 || ctl_msgpack_from_json(json_object_iter_value(it), pk) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+static int pack_array(json_t *j, msgpack_packer *pk) {
+  size_t i;
+  json_t *val;
+
+  if (msgpack_pack_array(pk, json_array_size(j)) != 0)
+    return -1;
+  json_array_foreach(j, i, val) {
+    if (ctl_msgpack_from_json(val, pk) != 0)
+      return -1;
+  }
+  return 0;
+}
+
+int ctl_msgpack_from_json(json_t *j, msgpack_packer *pk) {
+  switch (json_typeof(j)) {
+  case JSON_OBJECT:
+    return pack_object(j, pk);
+  case JSON_ARRAY:
+    return pack_array(j, pk);
+  case JSON_STRING:
+    return pack_str(pk, json_string_value(j), json_string_length(j));
+  case JSON_INTEGER:
+    return msgpack_pack_int64(pk, json_integer_value(j));
+  case JSON_REAL:
+    return msgpack_pack_double(pk, json_real_value(j));
+  case JSON_TRUE:
+    return msgpack_pack_true(pk);
+  case JSON_FALSE:
+    return msgpack_pack_false(pk);
+  case JSON_NULL:
+    break;
+  }
+  return msgpack_pack_nil(pk);
 }

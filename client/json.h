@@ -1,4 +1,7 @@
-/* msgpack -> JSON (jansson) for backendctl --json and for rendering nested values. */
+/*
+ * msgpack <-> JSON (jansson): msgpack -> JSON for backendctl --json and for rendering nested
+ * values; JSON -> msgpack for documents passed as request parameters (backendctl resolve).
+ */
 #ifndef BACKENDCTL_JSON_H
 #define BACKENDCTL_JSON_H
 
@@ -12,5 +15,12 @@
  * integers beyond int64 -> real.
  */
 json_t *ctl_json_from_msgpack(const msgpack_object *o);
+
+/*
+ * Packs j: objects -> maps (keys in the object's order, which jansson keeps as inserted,
+ * i.e. document order), arrays, strings (may hold NUL), integers, reals, true/false/null.
+ * Returns 0, or -1 when the packer's writer fails (out of memory).
+ */
+int ctl_msgpack_from_json(json_t *j, msgpack_packer *pk);
 
 #endif

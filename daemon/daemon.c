@@ -14,8 +14,10 @@
 #include "reload.h"
 #include "rpc_daemon.h"
 #include "rpc_plugins.h"
+#include "rpc_variant.h"
 #include "scanner.h"
 #include "server.h"
+#include "variants.h"
 
 static void close_handle(uv_handle_t *h, void *arg) {
   if (!uv_is_closing(h))
@@ -26,8 +28,10 @@ static int daemon_setup(struct daemon *d, int (*register_extra)(struct daemon *)
   int err;
   d->started_ns = uv_hrtime();
   router_init(&d->router);
-  if ((err = reload_init(d)) < 0 || (err = plugins_init(d)) < 0 || (err = rpc_daemon_register(d)) < 0 ||
-      (err = rpc_plugins_register(d)) < 0 || (register_extra != NULL && (err = register_extra(d)) < 0)) {
+  /* Reload hooks run in this order: plugins first, then the variant namespaces built on them. */
+  if ((err = reload_init(d)) < 0 || (err = plugins_init(d)) < 0 || (err = variants_init(d)) < 0 ||
+      (err = rpc_daemon_register(d)) < 0 || (err = rpc_plugins_register(d)) < 0 ||
+      (err = rpc_variant_register(d)) < 0 || (register_extra != NULL && (err = register_extra(d)) < 0)) {
     log_error("cannot set up: %s", strerror(-err));
     return err;
   }
@@ -51,7 +55,8 @@ static void daemon_teardown(struct daemon *d) {
   /* Subsystems release their own handles (killing plugin scanners) before the rest are closed. */
   plugins_free(d);
   uv_walk(d->loop, close_handle, NULL);
-  uv_run(d->loop, UV_RUN_DEFAULT);
+  uv_run(d->loop, UV_RUN_DEFAULT); /* also lets queued plugin calls finish */
+  variants_free(d);
   server_free(d);
   reload_free(d);
   router_free(&d->router);

@@ -12,6 +12,7 @@
 struct server;
 struct reload;
 struct plugins;
+struct variants;
 
 struct daemon_stats {
   uint64_t connections_total; /* accepted since start */
@@ -32,6 +33,7 @@ struct daemon {
   struct conn *conns;     /* open connections (conn.c) */
   struct reload *reload;
   struct plugins *plugins;
+  struct variants *variants;
   struct daemon_stats stats;
   bool stopping;
 };

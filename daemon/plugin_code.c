@@ -72,7 +72,7 @@ int plugin_code_load(struct plugin *p, char *why, size_t why_len) {
   } else {
     code->descriptor = magic;
     code->instance = create_instance(p, magic);
-    p->code = code;
+    __atomic_store_n(&p->code, code, __ATOMIC_RELEASE);
     return 0;
   }
   if (code->dl != NULL)

@@ -19,7 +19,7 @@ struct plugin_code {
 };
 
 /*
- * Loads p's code if not yet loaded. Refuses a file that changed since it was scanned (a
+ * Loads p's code if not yet loaded; call with p->lock held. Refuses a file that changed since it was scanned (a
  * reload will rescan it). Returns 0, or a negative error with the reason in why.
  */
 int plugin_code_load(struct plugin *p, char *why, size_t why_len);

@@ -46,6 +46,7 @@ void plugin_unref(struct plugin *p) {
   if (p == NULL || --p->refs > 0)
     return;
   plugin_code_unload(p);
+  pthread_mutex_destroy(&p->lock);
   scan_result_unref(p->scan);
   free(p->dist_name);
   free(p->dist_key);
@@ -100,6 +101,7 @@ static struct plugin *plugin_from_entry_point(const struct distribution *dist, c
   if (p == NULL)
     return NULL;
   p->refs = 1;
+  pthread_mutex_init(&p->lock, NULL);
   p->kind = kind;
   p->file_id = ep->file_id;
   p->state = ep->state;

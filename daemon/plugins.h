@@ -9,6 +9,7 @@
 #ifndef BACKENDD_PLUGINS_H
 #define BACKENDD_PLUGINS_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "dist.h"
@@ -41,7 +42,12 @@ struct plugin {
   enum ep_state state;
   char *reason;               /* why it cannot be used (when not EP_OK) */
   struct scan_result *scan;   /* NULL when it was never scanned */
-  struct plugin_code *code;   /* loaded in this process on first use, else NULL */
+  /*
+   * Loaded in this process on first use, else NULL. Written under `lock` (by whichever
+   * thread first calls the plugin); the loop thread reads it only to report "loaded".
+   */
+  struct plugin_code *code;
+  pthread_mutex_t lock;       /* one call into the plugin at a time, and its loading */
 };
 
 struct plugin_set {

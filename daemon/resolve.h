@@ -51,6 +51,21 @@ struct resolve_doc {
  * "default-priorities", the keys of a *-variants.json document; other keys are ignored).
  * Returns 0, -EINVAL with a reason naming the offending key in why (e.g.
  * "variants.x86_64_v3.x86_64.level: values must be a list of strings"), or -ENOMEM.
+ * On error *doc is left empty (nothing to free); why is cut to why_len (may be 0).
+ *
+ * The rules checked:
+ *  - variants: a map; labels [0-9a-z._]{1,16}, each once. "null" must map to {} and every
+ *    other label to at least one namespace; each namespace to a non-empty map of feature to
+ *    a non-empty list of distinct values (an empty OR could never be supported).
+ *    Namespaces and features pass vprop_check_name, values vprop_check_value; no NUL bytes.
+ *  - default-priorities: a map; "namespace" is required (a list of distinct names, which may
+ *    be empty); "feature" ({ns: [feature]}) and "property" ({ns: {feature: [value]}}) are
+ *    optional but, when present, must have that shape (null is not "absent"); names and
+ *    values checked as above, none listed twice in one list. Other keys are ignored.
+ *    Priorities may name namespaces, features and values nobody supports or uses: they
+ *    only rank what is supported, so those are simply ignored by resolve_run.
+ *  - A key path names keys as they are ("variants.x86_64_v3.x86_64.level[1]"); a key that
+ *    breaks the rules is shown quoted, unprintable bytes as '?', cut after 32 bytes.
  */
 int resolve_doc_parse(const msgpack_object *params, struct resolve_doc *doc, char *why, size_t why_len);
 void resolve_doc_free(struct resolve_doc *doc);
@@ -76,7 +91,9 @@ struct resolve_result {
 
 /*
  * Runs the selection and ordering. ns must hold an entry for every namespace the
- * document's variants use. Returns 0 or -ENOMEM.
+ * document's variants use (one missing is treated as unavailable, reason "no plugin
+ * provides namespace 'x'"; when a namespace repeats, its first entry counts). Returns 0 or
+ * -ENOMEM; on -ENOMEM *out is left empty.
  *
  * A variant is supported when, for every feature it names, at least one of its values is
  * supported (features AND, values OR); the null variant is always supported and comes last.
@@ -86,6 +103,13 @@ struct resolve_result {
  * plugin order). Each variant gets one rank slot per (namespace, feature) in that order:
  * its best value's position, or "absent" (after every position); variants sort by that
  * tuple, lowest first, ties in input order.
+ *
+ * A variant whose namespace is unavailable is rejected with that namespace's unavailable
+ * text; one naming a feature without a supported value with "ns :: feature :: value is not
+ * supported" (one value) or "none of ns :: feature :: v1, v2 is supported" (several). When
+ * several of its features fail, the reason names the first in document order. Rejected
+ * variants never affect the order of the others. Work is O(P log P) in the number of
+ * properties (the document's and the supported ones), whatever the input.
  */
 int resolve_run(const struct resolve_doc *doc, const struct resolve_ns *ns, size_t n_ns, struct resolve_result *out);
 void resolve_result_free(struct resolve_result *r);

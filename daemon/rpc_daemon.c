@@ -8,6 +8,7 @@
 #include "log.h"
 #include "message.h"
 #include "plugins.h"
+#include "variants.h"
 #include "reload.h"
 #include "request.h"
 
@@ -87,7 +88,8 @@ static void daemon_info(struct request *req) {
     proto_pack_cstr(pk, d->opts.plugin_dirs[i]);
   proto_pack_cstr(pk, "plugins");
   pack_plugin_counts(pk, plugins_current(d), d->stats.plugin_scans);
-  pack_kv_str(pk, "cache", d->opts.cache_path);
+  proto_pack_cstr(pk, "cache");
+  variants_pack_cache_info(d, pk);
   pack_kv_str(pk, "log_level", log_level_name(log_get_level()));
   pack_kv_u64(pk, "connections", d->stats.connections);
   pack_kv_u64(pk, "connections_total", d->stats.connections_total);

@@ -25,7 +25,7 @@ static void pack_entry_point(msgpack_packer *pk, const struct plugin *p) {
   pack_kv_str(pk, "state", ep_state_name(p->state));
   pack_kv_str(pk, "reason", p->state == EP_OK ? NULL : p->reason);
   proto_pack_cstr(pk, "loaded");
-  p->code != NULL ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+  __atomic_load_n(&p->code, __ATOMIC_ACQUIRE) != NULL ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
   proto_pack_cstr(pk, "details");
   if (p->state == EP_OK)
     plugin_info_pack(&p->scan->info, pk);

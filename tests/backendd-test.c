@@ -109,13 +109,17 @@ static void test_plugin_hold(struct request *req) {
   char g[256], n[256], why[512];
   struct plugin *p;
   struct hold *hold;
+  int err;
   snprintf(g, sizeof g, "%.*s", (int)group->via.str.size, group->via.str.ptr);
   snprintf(n, sizeof n, "%.*s", (int)name->via.str.size, name->via.str.ptr);
   if ((p = plugins_find(req->daemon, g, n)) == NULL) {
     request_fail(req, "Test.NoPlugin", "no entry point %s: %s", g, n);
     return;
   }
-  if (plugin_code_load(p, why, sizeof why) < 0) {
+  pthread_mutex_lock(&p->lock);
+  err = plugin_code_load(p, why, sizeof why);
+  pthread_mutex_unlock(&p->lock);
+  if (err < 0) {
     request_fail(req, "Test.LoadFailed", "%s", why);
     return;
   }

@@ -164,6 +164,7 @@ struct hdaemon *harness_spawn(const char *bin, const char *socket, const char *c
   const char *argv[MAX_ARGS];
   size_t n = 0;
   pid_t parent = getpid();
+  char *cache;
   int log_fd;
 
   cr_assert_not_null(d);
@@ -188,6 +189,7 @@ struct hdaemon *harness_spawn(const char *bin, const char *socket, const char *c
 
   log_fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   cr_assert_geq(log_fd, 0, "open %s: %s", d->log_path, strerror(errno));
+  cr_assert_geq(asprintf(&cache, "%s/cache.sqlite", d->dir), 0);
   d->pid = fork();
   cr_assert_geq(d->pid, 0, "fork: %s", strerror(errno));
   if (d->pid == 0) {
@@ -195,10 +197,12 @@ struct hdaemon *harness_spawn(const char *bin, const char *socket, const char *c
     child_setup(parent);
     if (in < 0 || dup2(in, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
       _exit(127);
+    setenv("BACKENDD_CACHE", cache, 0); /* tests never touch the machine's cache; --cache still wins */
     execv(bin, (char *const *)argv);
     dprintf(2, "harness: cannot execute %s: %s\n", bin, strerror(errno));
     _exit(127);
   }
+  free(cache);
   close(log_fd);
   return d;
 }

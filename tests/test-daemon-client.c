@@ -69,7 +69,7 @@ Test(daemon_client, ping_and_info) {
             "daemon.info: uptime_seconds is not a non-negative number");
   o = harness_get(&r->result, "plugin_path");
   cr_assert(o != NULL && o->type == MSGPACK_OBJECT_ARRAY, "daemon.info: plugin_path is not an array");
-  o = harness_get(&r->result, "cache");
+  o = harness_get(harness_get(&r->result, "cache"), "file");
   cr_assert(o != NULL && o->type == MSGPACK_OBJECT_STR, "daemon.info: no cache file");
   o = harness_get(&r->result, "stopping");
   cr_assert(o != NULL && o->type == MSGPACK_OBJECT_BOOLEAN && !o->via.boolean);
