@@ -31,9 +31,12 @@ static void print_entry_point(FILE *out, const msgpack_object *ep) {
   fprintf(out, "  %-8.*s %.*s: %.*s = %.*s\n", CTL_STR(state), CTL_STR(get(ep, "group")), CTL_STR(get(ep, "name")),
           CTL_STR(get(ep, "value")));
   fputs("           ", out);
-  if (details != NULL && details->type == MSGPACK_OBJECT_MAP)
+  if (details != NULL && details->type == MSGPACK_OBJECT_MAP) {
+    const msgpack_object *from = get(ep, "answer_from");
     print_details(out, details);
-  else
+    if (from != NULL && from->type == MSGPACK_OBJECT_STR)
+      fprintf(out, "; answer from %.*s", CTL_STR(from));
+  } else
     fprintf(out, "%.*s", CTL_STR(get(ep, "reason")));
   fputc('\n', out);
 }

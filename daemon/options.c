@@ -40,6 +40,7 @@ static const struct opt_def opt_defs[] = {
   {"max-queued-bytes", OPT_SIZE, OFF(max_queued_bytes), 4096, SIZE_MAX / 2, "BYTES", "responses queued to a client that does not read them before it is disconnected (default 16M)"},
   {"shutdown-timeout", OPT_SECONDS, OFF(shutdown_timeout), 0, 0, "SECONDS", "time in-flight requests get to finish at SIGTERM (default 5)"},
   {"plugin-timeout", OPT_SECONDS, OFF(plugin_timeout), 0, 0, "SECONDS", "time a plugin may take to load before it is recorded as hung (default 10)"},
+  {"no-cache", OPT_FLAG, OFF(no_cache), 0, 0, NULL, "ask static variant plugins on every request (no cache file, nothing kept)"},
   {"allow-insecure-plugins", OPT_FLAG, OFF(allow_insecure_plugins), 0, 0, NULL, "load plugins even from files others can write (development only)"},
 };
 #define N_OPT_DEFS (sizeof opt_defs / sizeof opt_defs[0])

@@ -20,6 +20,7 @@ struct options {
   double shutdown_timeout;   /* seconds in-flight requests get at SIGTERM */
   double plugin_timeout;     /* seconds a plugin may take to load in the scanner */
   bool allow_insecure_plugins;
+  bool no_cache;             /* ask static plugins every time: no SQLite cache, no memory (benchmarks, debugging) */
 };
 
 /* Result of options_parse besides errors: run, or exit 0 (after --help / --version). */

@@ -362,9 +362,11 @@ int variants_ensure_static(struct vtable *t, struct vnamespace *e, void (*cb)(vo
 /* ---- set-up ---- */
 
 void variants_pack_cache_info(struct daemon *d, msgpack_packer *pk) {
-  struct cache_stats st;
-  const char *path = cache_path(d->variants->cache);
-  cache_get_stats(d->variants->cache, &st);
+  struct cache *cache = d->variants->cache; /* NULL with --no-cache */
+  struct cache_stats st = {0};
+  const char *path = cache != NULL ? cache_path(cache) : NULL;
+  if (cache != NULL)
+    cache_get_stats(cache, &st);
   msgpack_pack_map(pk, 4);
   proto_pack_cstr(pk, "file");
   if (path != NULL)
@@ -388,7 +390,8 @@ int variants_init(struct daemon *d) {
   v->current->refs = 1;
   v->current->d = d;
   d->variants = v;
-  cache_open(d->opts.cache_path, &v->cache); /* a cache that cannot open runs disabled and says why */
+  if (!d->opts.no_cache)
+    cache_open(d->opts.cache_path, &v->cache); /* a cache that cannot open runs disabled and says why */
   return reload_register(d, "variants", variants_reload, d);
 }
 

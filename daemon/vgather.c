@@ -8,7 +8,10 @@
 #include "request.h"
 #include "vcall.h"
 
-static bool is_dynamic(const struct vgather_item *it) { return it->entry->provider->scan->info.dynamic; }
+/* Asked on this request's worker job: dynamic plugins, and every plugin when caching is off. */
+static bool ask_now(const struct vgather *g, const struct vgather_item *it) {
+  return it->entry->provider->scan->info.dynamic || g->table->d->opts.no_cache;
+}
 
 const struct vconfigs *vgather_configs(const struct vgather *g, size_t i, const char **why) {
   const struct vgather_item *it = &g->items[i];
@@ -16,7 +19,7 @@ const struct vconfigs *vgather_configs(const struct vgather *g, size_t i, const 
     *why = it->error;
     return NULL;
   }
-  if (is_dynamic(it)) {
+  if (ask_now(g, it)) {
     *why = "the plugin gave no answer";
     return it->dynamic.ns != NULL ? &it->dynamic : NULL;
   }
@@ -34,7 +37,7 @@ static void step(void *arg) {
 static void ask_dynamic(void *arg) {
   struct vgather *g = arg;
   for (size_t i = 0; i < g->n; i++)
-    if (is_dynamic(&g->items[i]))
+    if (ask_now(g, &g->items[i]))
       vcall_supported_configs(g->items[i].entry->provider, g->items[i].known, g->items[i].n_known,
                               &g->items[i].dynamic, &g->items[i].error);
 }
@@ -42,7 +45,7 @@ static void ask_dynamic(void *arg) {
 /* Marks the dynamic items that got no answer (the job was cancelled or not queued). */
 static void fail_dynamic(struct vgather *g, const char *why) {
   for (size_t i = 0; i < g->n; i++)
-    if (is_dynamic(&g->items[i]) && g->items[i].error == NULL && g->items[i].dynamic.ns == NULL)
+    if (ask_now(g, &g->items[i]) && g->items[i].error == NULL && g->items[i].dynamic.ns == NULL)
       g->items[i].error = strdup(why);
 }
 
@@ -58,7 +61,7 @@ void vgather_start(struct vgather *g) {
   g->waiting = 1; /* held until everything is started */
   for (size_t i = 0; i < g->n; i++) {
     struct vgather_item *it = &g->items[i];
-    if (is_dynamic(it)) {
+    if (ask_now(g, it)) {
       any_dynamic = true;
       continue;
     }

@@ -318,6 +318,12 @@ Test(variants, the_cache_answers_after_a_restart_until_plugin_or_system_changes)
     backend_reply_free(r);
     harness_client_close(c);
   }
+  {
+    struct hrun run;
+    harness_ctl(&run, d->socket, "plugins", NULL);
+    cr_expect(strstr(run.out, "namespace counted, static; answer from cache") != NULL, "%s", run.out);
+    harness_run_free(&run);
+  }
 
   /* A changed fingerprint (the system changed) invalidates it. */
   cr_assert_not_null(f = fopen(fp, "w"));
@@ -351,6 +357,23 @@ Test(variants, the_cache_answers_after_a_restart_until_plugin_or_system_changes)
   free(cache);
   free(log);
   free(fp);
+}
+
+Test(variants, no_cache_asks_the_plugin_every_time) {
+  const char *dir = harness_tmpdir();
+  char *log = path_in(dir, "calls.log");
+  struct hdaemon *d;
+  tree = plugin_tree_new("nocache");
+  install("counting", "1.0", "counting.mod", NULL, "counting_variant");
+  setenv("COUNTING_VARIANT_LOG", log, 1);
+  d = harness_start(harness_bin("BACKENDD_BIN"), "--plugin-path", tree, "--no-cache", NULL);
+  ask_counted(d);
+  ask_counted(d);
+  cr_expect_eq(count_lines(log), 2);
+  cr_expect_eq(harness_info_u64_new(d, "cache.hits"), 0);
+  harness_finish(d);
+  unsetenv("COUNTING_VARIANT_LOG");
+  free(log);
 }
 
 static void write_file(const char *path, const void *bytes, size_t len) {
