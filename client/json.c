@@ -210,6 +210,8 @@ static int pack_array(json_t *j, msgpack_packer *pk) {
 }
 
 int ctl_msgpack_from_json(json_t *j, msgpack_packer *pk) {
+  if (j == NULL)
+    return -1;
   switch (json_typeof(j)) {
   case JSON_OBJECT:
     return pack_object(j, pk);

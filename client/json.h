@@ -19,7 +19,7 @@ json_t *ctl_json_from_msgpack(const msgpack_object *o);
 /*
  * Packs j: objects -> maps (keys in the object's order, which jansson keeps as inserted,
  * i.e. document order), arrays, strings (may hold NUL), integers, reals, true/false/null.
- * Returns 0, or -1 when the packer's writer fails (out of memory).
+ * Returns 0, or -1 when the packer's writer fails (out of memory) or j is NULL.
  */
 int ctl_msgpack_from_json(json_t *j, msgpack_packer *pk);
 

@@ -58,7 +58,7 @@ static int compare_ns(const void *a, const void *b) {
 
 struct vnamespace *vtable_find(struct vtable *t, const char *ns) {
   struct vnamespace key = {.ns = (char *)ns};
-  return bsearch(&key, t->ns, t->n, sizeof *t->ns, compare_ns);
+  return t->n > 0 ? bsearch(&key, t->ns, t->n, sizeof *t->ns, compare_ns) : NULL;
 }
 
 static struct vnamespace *find_or_add(struct vtable *t, const char *ns) {
@@ -132,7 +132,8 @@ static struct vtable *build_table(struct daemon *d) {
   }
   t->refs = 1;
   t->d = d;
-  qsort(t->ns, t->n, sizeof *t->ns, compare_ns);
+  if (t->n > 0) /* qsort and bsearch want a real array, even an empty one */
+    qsort(t->ns, t->n, sizeof *t->ns, compare_ns);
   return t;
 }
 

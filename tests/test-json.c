@@ -146,4 +146,5 @@ Test(json, writer_failure_is_reported) {
     cr_assert_eq(ctl_msgpack_from_json(j, &bad), limit < 29 ? -1 : 0, "budget %d", limit);
   }
   json_decref(j);
+  cr_assert_eq(ctl_msgpack_from_json(NULL, &pk), -1);
 }

@@ -226,9 +226,11 @@ static char *cpuinfo_flags(void) {
   char *line = NULL, *flags = NULL;
   size_t cap = 0;
   cr_assert_not_null(f, "/proc/cpuinfo: %s", strerror(errno));
-  while (flags == NULL && getline(&line, &cap, f) > 0)
-    if (strncmp(line, "flags", 5) == 0 && strchr(line, ':') != NULL && asprintf(&flags, " %s ", strchr(line, ':') + 1) < 0)
+  while (flags == NULL && getline(&line, &cap, f) > 0) {
+    const char *colon = strchr(line, ':');
+    if (strncmp(line, "flags", 5) == 0 && colon != NULL && asprintf(&flags, " %s ", colon + 1) < 0)
       cr_assert_fail("out of memory");
+  }
   free(line);
   fclose(f);
   cr_assert_not_null(flags, "/proc/cpuinfo has no flags line");

@@ -43,6 +43,13 @@ static struct hdaemon *start(const char *cache) {
                        NULL);
 }
 
+/* A daemon whose cache is a new file in a temporary directory. */
+static struct hdaemon *start_fresh(void) {
+  char cache[4096];
+  snprintf(cache, sizeof cache, "%s/cache.sqlite", harness_tmpdir());
+  return start(cache);
+}
+
 /* Calls method with params packed by the caller (sb may be NULL); returns the status. */
 static int call(backend_client *c, const char *method, msgpack_sbuffer *sb, backend_reply **r) {
   return backend_client_call(c, method, sb ? sb->data : NULL, sb ? sb->size : 0, HARNESS_TIMEOUT_MS, r);
@@ -100,7 +107,7 @@ Test(variants, configs_of_static_and_dynamic_plugins) {
   tree = plugin_tree_new("configs");
   install("static-one", "1.0", "static_one.mod", NULL, "good_variant");
   install("dynamic-one", "2.0", "dynamic_one.mod", "Plugin", "class_variant");
-  d = start(path_in(harness_tmpdir(), "cache.sqlite"));
+  d = start_fresh();
   c = harness_client(d);
 
   /* A dynamic plugin answers from the package's known properties of its namespace. */
@@ -145,7 +152,7 @@ Test(variants, validate_says_why_and_build_setup_merges) {
   tree = plugin_tree_new("validate");
   install("static-one", "1.0", "static_one.mod", NULL, "good_variant");
   install("counting", "1.0", "counting.mod", NULL, "counting_variant");
-  d = start(path_in(harness_tmpdir(), "cache.sqlite"));
+  d = start_fresh();
   c = harness_client(d);
 
   pack_list_param(&sb, "properties", props);
@@ -193,7 +200,7 @@ Test(variants, a_namespace_conflict_fails_only_that_namespace) {
   install("first-provider", "1.0", "first.mod", NULL, "good_variant");
   install("fork-provider", "2.0", "fork.mod", NULL, "good_variant");
   install("counting", "1.0", "counting.mod", NULL, "counting_variant");
-  d = start(path_in(harness_tmpdir(), "cache.sqlite"));
+  d = start_fresh();
   c = harness_client(d);
 
   pack_list_param(&sb, "namespaces", fixture);
@@ -240,7 +247,7 @@ Test(variants, answers_breaking_a_rule_are_errors_with_the_rule) {
     snprintf(module, sizeof module, "bad_%zu.mod", i);
     install(dist, "1.0", module, cases[i].attr, "bad_answers");
   }
-  d = start(path_in(harness_tmpdir(), "cache.sqlite"));
+  d = start_fresh();
   c = harness_client(d);
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     const char *const names[] = {cases[i].ns, NULL};
@@ -439,7 +446,7 @@ Test(variants, resolve_through_backendctl) {
   install("static-one", "1.0", "static_one.mod", NULL, "good_variant");
   install("counting", "1.0", "counting.mod", NULL, "counting_variant");
   write_file(doc, json, sizeof json - 1);
-  d = start(path_in(dir, "cache.sqlite"));
+  d = start_fresh();
   harness_ctl(&run, d->socket, "resolve", doc, NULL);
   cr_expect_eq(run.status, 0, "%s", run.err);
   /* Ranked by fixture :: level (v2 before v1), then counted :: speed (present before absent). */
@@ -462,7 +469,7 @@ Test(variants, queries_keep_being_answered_during_reloads) {
   msgpack_sbuffer sb;
   tree = plugin_tree_new("busy");
   install("static-one", "1.0", "static_one.mod", NULL, "good_variant");
-  d = start(path_in(harness_tmpdir(), "cache.sqlite"));
+  d = start_fresh();
   c = harness_client(d);
   pack_list_param(&sb, "namespaces", names);
   for (int round = 0; round < 20; round++) {
