@@ -176,7 +176,7 @@ static int find_duplicate(const void *base, size_t stride, size_t n, size_t *dup
 
 /* Fails naming the repeated key when a map (whose keys are all str) has one twice. */
 static int check_unique_keys(struct parser *p, const msgpack_object_map *m, const char *what) {
-  size_t dup;
+  size_t dup = 0;
   int rc = m->size > 0 ? find_duplicate(&m->ptr[0].key, sizeof m->ptr[0], m->size, &dup) : 0;
 
   if (rc <= 0)
@@ -187,7 +187,7 @@ static int check_unique_keys(struct parser *p, const msgpack_object_map *m, cons
 
 /* Fails naming the repeated element when an array (of str) has one twice. */
 static int check_unique_elements(struct parser *p, const msgpack_object_array *a, const char *what) {
-  size_t dup;
+  size_t dup = 0;
   int rc = a->size > 0 ? find_duplicate(&a->ptr[0], sizeof a->ptr[0], a->size, &dup) : 0;
 
   if (rc <= 0)
