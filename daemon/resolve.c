@@ -271,9 +271,32 @@ static int parse_values(struct parser *p, const msgpack_object *o, const char *n
   return check_unique_elements(p, a, "value");
 }
 
+/* Parses the value under one namespace key; ctx is what the caller collects into. */
+typedef int ns_value_parser(struct parser *p, const msgpack_object *o, const char *ns, void *ctx, size_t *cap);
+
+/* A map keyed by namespace names: each key checked, each value handed to parse, no key twice. */
+static int parse_ns_map(struct parser *p, const msgpack_object_map *m, ns_value_parser *parse, void *ctx,
+                        size_t *cap) {
+  int rc;
+  if ((rc = check_str_keys(p, m, "namespace names")) != 0)
+    return rc;
+  for (uint32_t i = 0; i < m->size; i++) {
+    size_t mark = path_push_key(p, &m->ptr[i].key);
+    char *ns;
+    if ((rc = copy_str(p, &m->ptr[i].key, vprop_check_name, &ns)) != 0)
+      return rc;
+    rc = parse(p, &m->ptr[i].val, ns, ctx, cap);
+    free(ns);
+    if (rc != 0)
+      return rc;
+    path_pop(p, mark);
+  }
+  return check_unique_keys(p, m, "namespace");
+}
+
 /* variants.<label>.<ns>: a non-empty map of feature to values. */
-static int parse_features(struct parser *p, const msgpack_object *o, const char *ns, struct resolve_variant *v,
-                          size_t *cap) {
+static int parse_features(struct parser *p, const msgpack_object *o, const char *ns, void *ctx, size_t *cap) {
+  struct resolve_variant *v = ctx;
   const msgpack_object_map *m = &o->via.map;
   int rc;
 
@@ -302,7 +325,6 @@ static int parse_variant(struct parser *p, const msgpack_object *o, struct resol
   const msgpack_object_map *m = &o->via.map;
   int is_null = strcmp(v->label, RESOLVE_NULL_LABEL) == 0;
   size_t cap = 0;
-  int rc;
 
   if (o->type != MSGPACK_OBJECT_MAP)
     return fail(p, "must be a map of namespace to features");
@@ -310,20 +332,7 @@ static int parse_variant(struct parser *p, const msgpack_object *o, struct resol
     return fail(p, "the null variant must have no properties");
   if (!is_null && m->size == 0)
     return fail(p, "a variant other than \"null\" must have at least one property");
-  if ((rc = check_str_keys(p, m, "namespace names")) != 0)
-    return rc;
-  for (uint32_t i = 0; i < m->size; i++) {
-    size_t mark = path_push_key(p, &m->ptr[i].key);
-    char *ns;
-    if ((rc = copy_str(p, &m->ptr[i].key, vprop_check_name, &ns)) != 0)
-      return rc;
-    rc = parse_features(p, &m->ptr[i].val, ns, v, &cap);
-    free(ns);
-    if (rc != 0)
-      return rc;
-    path_pop(p, mark);
-  }
-  return check_unique_keys(p, m, "namespace");
+  return parse_ns_map(p, m, parse_features, v, &cap);
 }
 
 static int parse_variants(struct parser *p, const msgpack_object *o, struct resolve_doc *doc) {
@@ -373,8 +382,9 @@ static int parse_feature_priorities(struct parser *p, const msgpack_object *o, s
 }
 
 /* default-priorities.property.<ns>: feature -> [value], appended to doc->values. */
-static int parse_ns_value_priorities(struct parser *p, const msgpack_object *o, const char *ns,
-                                     struct resolve_doc *doc, size_t *cap) {
+static int parse_ns_value_priorities(struct parser *p, const msgpack_object *o, const char *ns, void *ctx,
+                                     size_t *cap) {
+  struct resolve_doc *doc = ctx;
   const msgpack_object_map *m = &o->via.map;
   int rc;
 
@@ -408,24 +418,10 @@ static int parse_ns_value_priorities(struct parser *p, const msgpack_object *o, 
 static int parse_value_priorities(struct parser *p, const msgpack_object *o, struct resolve_doc *doc) {
   const msgpack_object_map *m = &o->via.map;
   size_t cap = 0;
-  int rc;
 
   if (o->type != MSGPACK_OBJECT_MAP)
     return fail(p, "must be a map of namespace to feature-to-values maps");
-  if ((rc = check_str_keys(p, m, "namespace names")) != 0)
-    return rc;
-  for (uint32_t i = 0; i < m->size; i++) {
-    size_t mark = path_push_key(p, &m->ptr[i].key);
-    char *ns;
-    if ((rc = copy_str(p, &m->ptr[i].key, vprop_check_name, &ns)) != 0)
-      return rc;
-    rc = parse_ns_value_priorities(p, &m->ptr[i].val, ns, doc, &cap);
-    free(ns);
-    if (rc != 0)
-      return rc;
-    path_pop(p, mark);
-  }
-  return check_unique_keys(p, m, "namespace");
+  return parse_ns_map(p, m, parse_ns_value_priorities, doc, &cap);
 }
 
 static int parse_priorities(struct parser *p, const msgpack_object *o, struct resolve_doc *doc) {

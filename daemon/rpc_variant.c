@@ -227,10 +227,7 @@ static void rpc_variant_configs(struct request *req) {
     request_fail(req, PROTO_CODE_INTERNAL, "out of memory");
     return;
   }
-  c->g.req = req;
-  c->g.table = variants_table(req->daemon);
-  c->g.finish = configs_finish;
-  c->g.data = c;
+  vgather_init(&c->g, req, configs_finish, c);
   c->explicit_list = names != NULL;
   if (parse_props(req, "known_properties", &c->known) < 0) {
     configs_ctx_free(c);
@@ -569,10 +566,7 @@ static void rpc_variant_resolve(struct request *req) {
     request_fail(req, PROTO_CODE_INTERNAL, "out of memory");
     return;
   }
-  r->g.req = req;
-  r->g.table = variants_table(req->daemon);
-  r->g.finish = resolve_finish;
-  r->g.data = r;
+  vgather_init(&r->g, req, resolve_finish, r);
   if ((err = resolve_doc_parse(req->params, &r->doc, why, sizeof why)) < 0) {
     request_fail(req, err == -ENOMEM ? PROTO_CODE_INTERNAL : PROTO_CODE_INVALID_PARAMS, "%s", why);
     resolve_ctx_free(r);

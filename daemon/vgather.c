@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "exec.h"
 #include "request.h"
+#include "variants.h"
 #include "vcall.h"
 
 /* Asked on this request's worker job: dynamic plugins, and every plugin when caching is off. */
@@ -54,6 +55,14 @@ static void on_dynamic_done(void *arg, int status) {
   if (status < 0)
     fail_dynamic(g, "cancelled: the client went away");
   step(g);
+}
+
+void vgather_init(struct vgather *g, struct request *req, void (*finish)(struct vgather *g), void *data) {
+  memset(g, 0, sizeof *g);
+  g->req = req;
+  g->table = variants_table(req->daemon);
+  g->finish = finish;
+  g->data = data;
 }
 
 void vgather_start(struct vgather *g) {

@@ -31,6 +31,9 @@ struct vgather {
   void *data;
 };
 
+/* Sets up g for req on the current variant table (taking a reference that the caller drops). */
+void vgather_init(struct vgather *g, struct request *req, void (*finish)(struct vgather *g), void *data);
+
 /* The answer for item i: its configs, or NULL with *why (static or dynamic failure). */
 const struct vconfigs *vgather_configs(const struct vgather *g, size_t i, const char **why);
 
