@@ -111,13 +111,11 @@ Test(variants, configs_of_static_and_dynamic_plugins) {
   c = harness_client(d);
 
   /* A dynamic plugin answers from the package's known properties of its namespace. */
-  pack_list_param(&sb, "known_properties", known);
-  cr_assert_eq(call(c, "variant.configs", &sb, &r), 0);
+  cr_assert_eq(backend_variant_configs(c, NULL, known, HARNESS_TIMEOUT_MS, &r), 0);
   expect_obj(&r->result, "{\"configs\"=>[{\"namespace\"=>\"fixture\", \"features\"=>[{\"name\"=>\"level\", "
                          "\"values\"=>[\"v2\", \"v1\"]}]}, {\"namespace\"=>\"fixture_dyn\", \"features\"=>[{\"name\"=>"
                          "\"runtime\", \"values\"=>[\"1\", \"2\"]}]}], \"errors\"=>[]}");
   backend_reply_free(r);
-  msgpack_sbuffer_destroy(&sb);
 
   pack_list_param(&sb, "namespaces", only_fixture);
   cr_assert_eq(call(c, "variant.configs", &sb, &r), 0);
@@ -155,8 +153,7 @@ Test(variants, validate_says_why_and_build_setup_merges) {
   d = start_fresh();
   c = harness_client(d);
 
-  pack_list_param(&sb, "properties", props);
-  cr_assert_eq(call(c, "variant.validate", &sb, &r), 0);
+  cr_assert_eq(backend_variant_validate(c, props, HARNESS_TIMEOUT_MS, &r), 0);
   cr_assert_eq(r->result.via.array.size, 7);
   expect_obj(&r->result.via.array.ptr[0], "{\"property\"=>\"fixture :: level :: v3\", \"valid\"=>true, \"reason\"=>nil}");
   expect_obj(&r->result.via.array.ptr[1], "{\"property\"=>\"fixture::level::v9\", \"valid\"=>false, \"reason\"=>"
@@ -171,14 +168,11 @@ Test(variants, validate_says_why_and_build_setup_merges) {
                                           "\"bad syntax: values may only hold a-z, 0-9 and _ . , ! > ~ < =\"}");
   expect_obj(&r->result.via.array.ptr[6], "{\"property\"=>\"counted :: speed :: fast\", \"valid\"=>true, \"reason\"=>nil}");
   backend_reply_free(r);
-  msgpack_sbuffer_destroy(&sb);
 
   /* Variables from every plugin involved, namespaces in name order (counted has none). */
-  pack_list_param(&sb, "properties", build);
-  cr_assert_eq(call(c, "variant.build_setup", &sb, &r), 0);
+  cr_assert_eq(backend_variant_build_setup(c, build, HARNESS_TIMEOUT_MS, &r), 0);
   expect_obj(&r->result, "{\"variables\"=>{\"CFLAGS\"=>[\"-DFIXTURE_LEVEL=v2\"]}}");
   backend_reply_free(r);
-  msgpack_sbuffer_destroy(&sb);
 
   pack_list_param(&sb, "properties", bad_build);
   cr_assert_eq(call(c, "variant.build_setup", &sb, &r), BACKEND_EREMOTE);

@@ -130,6 +130,26 @@ int backend_client_recv(backend_client *c, int timeout_ms, backend_reply **out);
  */
 size_t backend_client_pending(const backend_client *c);
 
+/*
+ * Variant queries for installers and build tools: backend_client_call() of the variant.*
+ * methods with their parameters packed for you. Properties are strings
+ * "namespace :: feature :: value"; lists are NULL-terminated arrays. Return values and *out
+ * are as for backend_client_call(); result shapes are in doc/protocol.md.
+ */
+
+/*
+ * Supported configs, {configs: [{namespace, features: [{name, values}]}], errors: [str]}, values
+ * most preferred first: of the given namespaces (NULL: all). known_properties (NULL: none)
+ * are the package's properties, passed to dynamic plugins.
+ */
+int backend_variant_configs(backend_client *c, const char *const *namespaces, const char *const *known_properties,
+                            int timeout_ms, backend_reply **out);
+/* [{property, valid, reason}], one per property. */
+int backend_variant_validate(backend_client *c, const char *const *properties, int timeout_ms, backend_reply **out);
+/* {variables: {NAME: [values]}} for a variant made of these properties. */
+int backend_variant_build_setup(backend_client *c, const char *const *properties, int timeout_ms,
+                                backend_reply **out);
+
 #ifdef __cplusplus
 }
 #endif
