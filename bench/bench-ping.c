@@ -8,7 +8,8 @@
  *   throughput  1 and N client threads, one handle each, for a fixed duration:
  *               sync (call in a loop) and pipelined (send a window, then recv it all);
  *               raw: the same patterns against a single-threaded epoll echo server.
- *   --raw-process puts the raw echo servers in a forked process, as the daemon is.
+ *   --raw-process puts the raw echo servers in a forked process, as the daemon is;
+ *   --cpu N runs everything on one CPU, which takes cross-CPU wake-ups out of latency.
  *
  * Raw messages have exactly the size of the real request [0, msgid, "daemon.ping", []]
  * and of the response the daemon sends to it (captured once over a raw socket).
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -66,6 +68,7 @@ struct config {
   int window;              /* pipelined requests outstanding per client */
   int clients;             /* the "many clients" figure */
   bool raw_process;        /* raw echo servers in a forked process rather than a thread */
+  int cpu;                 /* pin everything (the daemon we start too) to this CPU; -1: no */
 };
 
 /* The exact request and response bytes of one ping. */
@@ -870,6 +873,8 @@ static void print_header(const struct config *cfg, const struct wire *w, const c
          cfg->warmup, cfg->seconds, cfg->window);
   printf("  raw echo servers run in a %s; load average before the run: %s\n",
          cfg->raw_process ? "forked process" : "thread", load);
+  if (cfg->cpu >= 0)
+    printf("  everything%s pinned to CPU %d\n", cfg->socket_path != NULL ? " but the daemon" : "", cfg->cpu);
   fflush(stdout);
 }
 
@@ -887,6 +892,7 @@ static void usage(FILE *out) {
                "  --window N        pipelined requests outstanding per client (default 256)\n"
                "  --clients N       client threads of the many-clients figures (default 16)\n"
                "  --raw-process     run the raw echo servers in a forked process (like the daemon), not a thread\n"
+               "  --cpu N           pin the benchmark and the daemon it starts to CPU N\n"
                "  --help            show this help\n");
 }
 
@@ -916,14 +922,14 @@ static void parse_options(int argc, char **argv, struct config *cfg) {
     {"quick", no_argument, NULL, 'q'},        {"runs", required_argument, NULL, 'r'},
     {"calls", required_argument, NULL, 'c'},  {"seconds", required_argument, NULL, 't'},
     {"window", required_argument, NULL, 'w'}, {"clients", required_argument, NULL, 'n'},
-    {"raw-process", no_argument, NULL, 'p'},  {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
+    {"raw-process", no_argument, NULL, 'p'},  {"cpu", required_argument, NULL, 'u'},
+    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
   };
   bool quick = false;
   int opt;
   struct config set = {.runs = -1, .calls = -1, .seconds = -1};
   const char *env = getenv("BACKENDD_BIN");
-  *cfg = (struct config){.window = 256, .clients = 16};
+  *cfg = (struct config){.window = 256, .clients = 16, .cpu = -1};
   cfg->daemon_bin = env != NULL && *env != '\0' ? env : default_daemon_bin();
   while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (opt) {
@@ -936,6 +942,7 @@ static void parse_options(int argc, char **argv, struct config *cfg) {
     case 'w': cfg->window = (int)parse_long("window", optarg, 1, 65536); break;
     case 'n': cfg->clients = (int)parse_long("clients", optarg, 1, 1024); break;
     case 'p': cfg->raw_process = true; break;
+    case 'u': cfg->cpu = (int)parse_long("cpu", optarg, 0, CPU_SETSIZE - 1); break;
     case 'h': usage(stdout); exit(0);
     default: usage(stderr); exit(2);
     }
@@ -950,6 +957,14 @@ static void parse_options(int argc, char **argv, struct config *cfg) {
   cfg->seconds = set.seconds > 0 ? set.seconds : quick ? 0.2 : 1.0;
 }
 
+static void pin_to_cpu(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  if (sched_setaffinity(0, sizeof set, &set) < 0)
+    die("cannot pin to CPU %d: %s", cpu, strerror(errno));
+}
+
 int main(int argc, char **argv) {
   static struct row rows[N_ROWS];
   static struct wire w;
@@ -959,6 +974,8 @@ int main(int argc, char **argv) {
   bool progress = isatty(STDERR_FILENO);
   parse_options(argc, argv, &cfg);
   signal(SIGPIPE, SIG_IGN); /* a raw peer going away must be an error, not a signal */
+  if (cfg.cpu >= 0)
+    pin_to_cpu(cfg.cpu); /* before the daemon and any thread start: they inherit it */
   socket_path = cfg.socket_path != NULL ? cfg.socket_path : start_daemon(cfg.daemon_bin);
   capture_wire(socket_path, &w);
   print_header(&cfg, &w, socket_path);

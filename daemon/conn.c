@@ -15,6 +15,7 @@
 #include "router.h"
 
 #define READ_CHUNK 65536
+#define OUT_KEEP (256 * 1024) /* output buffer kept between answers */
 
 struct conn {
   uv_pipe_t pipe;
@@ -93,6 +94,10 @@ static void conn_flush(struct conn *c) {
   written = n > 0 ? (size_t)n : 0;
   if (written == c->out.size) {
     c->out.size = 0;
+    if (c->out.alloc > OUT_KEEP) { /* a large answer went out: do not keep its buffer for the next small one */
+      msgpack_sbuffer_destroy(&c->out);
+      msgpack_sbuffer_init(&c->out);
+    }
     return;
   }
   if ((w = malloc(sizeof *w)) == NULL) {
