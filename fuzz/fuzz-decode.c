@@ -4,7 +4,8 @@
  * Input: 3 control bytes, then the byte stream a peer would send.
  *   [0] read sizes: (b & 0x1f) + 1 bytes, times 128 if b & 0x20; if b & 0x40 the size
  *       varies from read to read (below that bound)
- *   [1] limits: max_message_size = sizes[b & 7], max_string_length = sizes[(b >> 3) & 7]
+ *   [1] limits: max_message_size = sizes[b & 7], max_string_length = sizes[(b >> 3) & 7],
+ *       max_elements = element_limits[b >> 6]
  *   [2] max_depth = b % 40 (values above PROTO_MAX_DEPTH_CEILING test the cap)
  *
  * The framer and msgpack-c must agree: every framed message decodes, within the limits.
@@ -32,6 +33,8 @@
 static const size_t sizes[] = {
   1, 16, 64, 256, 4096, 65536, (size_t)1 << 20, PROTO_DEFAULT_MAX_MESSAGE_SIZE,
 };
+
+static const uint64_t element_limits[] = {4, 64, 4096, PROTO_DEFAULT_MAX_ELEMENTS};
 
 struct reads {
   size_t bound;
@@ -87,6 +90,19 @@ static size_t longest_str(const msgpack_object *o) {
       if ((c = longest_str(&o->via.map.ptr[i].val)) > n)
         n = c;
     }
+  return n;
+}
+
+/* Array elements plus map keys and values, at every level (what max_elements bounds). */
+static uint64_t count_elements(const msgpack_object *o) {
+  uint64_t n = 0;
+
+  if (o->type == MSGPACK_OBJECT_ARRAY)
+    for (uint32_t i = 0; i < o->via.array.size; i++)
+      n += 1 + count_elements(&o->via.array.ptr[i]);
+  if (o->type == MSGPACK_OBJECT_MAP)
+    for (uint32_t i = 0; i < o->via.map.size; i++)
+      n += 2 + count_elements(&o->via.map.ptr[i].key) + count_elements(&o->via.map.ptr[i].val);
   return n;
 }
 
@@ -146,6 +162,7 @@ static void check_message(const char *msg, size_t len, const struct proto_limits
   CHECK(proto_decode(msg, len, &zone, &o) == 0);
   CHECK(depth_of(&o) <= lim->max_depth);
   CHECK(longest_str(&o) <= lim->max_string_length);
+  CHECK(count_elements(&o) <= lim->max_elements);
   check_rpc(&o);
 
   /* msgpack-c re-encodes minimally, so the framer must accept the result as one message */
@@ -172,7 +189,8 @@ static int drain(struct proto_frame *f, const char *stream, size_t *consumed) {
     check_message(msg, len, &f->limits);
   }
   if (r < 0) {
-    CHECK(r == PROTO_EPARSE || r == PROTO_ETOOBIG || r == PROTO_EDEPTH || r == PROTO_ESTRLEN);
+    CHECK(r == PROTO_EPARSE || r == PROTO_ETOOBIG || r == PROTO_EDEPTH || r == PROTO_ESTRLEN ||
+          r == PROTO_ETOOMANY);
     CHECK(proto_frame_next(f, &msg, &len) == r);
     if (proto_frame_partial_msgid(f, &id))
       CHECK(proto_frame_pending(f) >= 3);
@@ -200,6 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   lim.max_message_size = sizes[data[1] & 7];
   lim.max_string_length = sizes[(data[1] >> 3) & 7];
   lim.max_depth = data[2] % 40u;
+  lim.max_elements = element_limits[data[1] >> 6];
 
   proto_frame_init(&f, &lim);
   while (off < len && r == 0) {

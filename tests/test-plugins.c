@@ -41,9 +41,10 @@ static void install(const char *dist, const char *version, const char *group, co
   free(so);
 }
 
-/* extra: one more flag, or NULL (which then ends the argument list). */
+/* extra: one more flag, or NULL (which then ends the argument list). The plugin timeout is long
+ * enough for a crash report under ASan on a loaded machine, short enough for the hang fixture. */
 static struct hdaemon *start_daemon(const char *extra) {
-  return harness_start(harness_bin("BACKENDD_TEST_BIN"), "--plugin-path", tree, "--plugin-timeout", "1",
+  return harness_start(harness_bin("BACKENDD_TEST_BIN"), "--plugin-path", tree, "--plugin-timeout", "4",
                        "--log-level", "info", extra, NULL);
 }
 
