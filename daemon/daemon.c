@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "plugins.h"
+#include "readiness.h"
 #include "reload.h"
 #include "rpc_daemon.h"
 #include "rpc_plugins.h"
@@ -35,6 +36,7 @@ static int daemon_setup(struct daemon *d, int (*register_extra)(struct daemon *)
     log_error("cannot set up: %s", strerror(-err));
     return err;
   }
+  readiness_init(d); /* before any child is started: it unsets NOTIFY_SOCKET */
   return server_start(d);
 }
 
@@ -49,6 +51,7 @@ static void on_plugins_discovered(const struct reload_pass *pass, void *arg) {
   }
   log_notice("backendd %s ready on %s (pid %d); try: backendctl --socket %s ping", BACKENDD_VERSION,
              d->opts.socket_path, (int)getpid(), d->opts.socket_path);
+  readiness_ready(d);
 }
 
 static void daemon_teardown(struct daemon *d) {
@@ -59,6 +62,7 @@ static void daemon_teardown(struct daemon *d) {
   variants_free(d);
   server_free(d);
   reload_free(d);
+  readiness_free(d);
   router_free(&d->router);
   if (uv_loop_close(d->loop) != 0)
     log_warning("event loop closed with handles still open");

@@ -35,14 +35,15 @@ struct daemon {
   struct plugins *plugins;
   struct variants *variants;
   struct daemon_stats stats;
+  bool ready;    /* the first discovery is done and the socket is served */
   bool stopping;
 };
 
 /*
  * Runs the daemon: parses argv, sets up, serves until SIGINT/SIGTERM. register_extra (may be
  * NULL) adds methods after the built-in ones (the test daemon adds test.* this way).
- * Returns the process exit status: 0 after a clean shutdown, 1 when start-up failed, 2 on a
- * usage error.
+ * Returns the process exit status: 0 after a clean shutdown (or --help, --version, a valid
+ * --check-config), 1 when start-up failed, 2 on a usage or configuration error.
  */
 int daemon_main(int argc, char **argv, int (*register_extra)(struct daemon *d));
 

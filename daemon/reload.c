@@ -40,6 +40,9 @@ struct reload {
   struct reload_pass *running;
   struct waiter *queued; /* served by the pass after the running one */
   bool pending;          /* a pass is wanted after the running one */
+  reload_begin_cb observe_begin;
+  reload_done_cb observe_end;
+  void *observe_arg;
 };
 
 int reload_init(struct daemon *d) {
@@ -129,6 +132,8 @@ static void finish_pass(struct reload_pass *p) {
              p->n_notes[RELOAD_REMOVED], p->n_notes[RELOAD_CHANGED], p->n_notes[RELOAD_FAILED],
              total == 0 ? " (nothing changed)" : "");
   r->running = NULL;
+  if (r->observe_end != NULL)
+    r->observe_end(p, r->observe_arg);
   for (struct waiter *w = p->waiters; w != NULL; w = w->next)
     if (w->cb != NULL)
       w->cb(p, w->arg);
@@ -159,8 +164,17 @@ static int begin_pass(struct daemon *d) {
   r->queued = NULL;
   r->pending = false;
   r->running = p;
+  if (r->observe_begin != NULL)
+    r->observe_begin(d, r->observe_arg);
   reload_hook_done(p);
   return 0;
+}
+
+void reload_observe(struct daemon *d, reload_begin_cb begin, reload_done_cb end, void *arg) {
+  struct reload *r = d->reload;
+  r->observe_begin = begin;
+  r->observe_end = end;
+  r->observe_arg = arg;
 }
 
 int reload_start(struct daemon *d, reload_done_cb cb, void *arg) {

@@ -24,6 +24,14 @@ void reload_free(struct daemon *d);
 /* Adds a hook (run in registration order). Returns 0 or -ENOMEM. */
 int reload_register(struct daemon *d, const char *name, reload_hook fn, void *data);
 
+/*
+ * Watches every pass, the first discovery included: begin runs as a pass starts, end as it
+ * completes, before the reload_start() callbacks it serves (so the service manager hears
+ * "reloaded" before a daemon.reload caller is answered). Either may be NULL; one observer.
+ */
+typedef void (*reload_begin_cb)(struct daemon *d, void *arg);
+void reload_observe(struct daemon *d, reload_begin_cb begin, reload_done_cb end, void *arg);
+
 /* Asks for a reload; cb (may be NULL) runs when it is done. Returns 0 or -ENOMEM. */
 int reload_start(struct daemon *d, reload_done_cb cb, void *arg);
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 #include "conn.h"
 #include "daemon.h"
 #include "log.h"
+#include "readiness.h"
 #include "reload.h"
+#include "sd.h"
 
 #define DRAIN_POLL_MS 10
 
@@ -26,7 +29,8 @@ struct server {
   uv_timer_t drain;
   uint64_t drain_deadline_ms;
   int lock_fd;
-  bool bound; /* we created the socket file, so we remove it */
+  bool bound;   /* we created the socket file, so we remove it */
+  bool adopted; /* passed by the service manager, which owns its path */
 };
 
 /* mkdir -p for the socket's directory. */
@@ -130,9 +134,12 @@ void server_stop(struct daemon *d) {
   if (d->stopping)
     return;
   d->stopping = true;
+  readiness_stopping(d);
   log_notice("stopping: no longer accepting connections; waiting up to %.1fs for %u connections",
              d->opts.shutdown_timeout, conn_count(d));
   uv_close((uv_handle_t *)&s->listener, NULL);
+  if (s->adopted)
+    log_info("leaving %s in place: the service manager owns it", d->opts.socket_path);
   if (s->bound && unlink(d->opts.socket_path) < 0 && errno != ENOENT)
     log_warning("cannot remove socket %s: %s", d->opts.socket_path, strerror(errno));
   s->bound = false;
@@ -178,6 +185,48 @@ static int bind_socket(struct daemon *d, struct server *s) {
   return 0;
 }
 
+/* The path a socket is bound to ("@name" for an abstract one), or NULL for an unnamed one. */
+static char *bound_name(int fd) {
+  struct sockaddr_un addr;
+  socklen_t len = sizeof addr;
+  size_t n;
+  char *name;
+  if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0 || len <= offsetof(struct sockaddr_un, sun_path))
+    return NULL;
+  n = len - offsetof(struct sockaddr_un, sun_path);
+  if (addr.sun_path[0] != '\0')
+    return strndup(addr.sun_path, n);
+  return asprintf(&name, "@%.*s", (int)(n - 1), addr.sun_path + 1) < 0 ? NULL : name;
+}
+
+/*
+ * Socket activation: serve the socket systemd passed. Its path is systemd's: no lock, no
+ * stale-socket handling, and it is never unlinked (systemd keeps listening on it while the
+ * daemon is stopped). --socket then only names it; daemon.info and the logs show the real one.
+ */
+static int adopt_socket(struct daemon *d, struct server *s, int fd) {
+  char *name;
+  int err;
+  if ((err = uv_pipe_open(&s->listener, fd)) < 0) {
+    log_error("cannot use the socket passed by the service manager: %s", uv_strerror(err));
+    return err;
+  }
+  s->adopted = true;
+  if ((name = bound_name(fd)) == NULL) {
+    log_notice("serving the socket passed by the service manager (descriptor %d)", fd);
+    return 0;
+  }
+  if (strcmp(name, d->opts.socket_path) != 0) {
+    log_warning("serving the socket passed by the service manager, %s, instead of %s", name, d->opts.socket_path);
+    free(d->opts.socket_path);
+    d->opts.socket_path = name;
+    return 0;
+  }
+  log_notice("serving the socket passed by the service manager, %s", name);
+  free(name);
+  return 0;
+}
+
 int server_listen(struct daemon *d) {
   int err = uv_listen((uv_stream_t *)&d->server->listener, SOMAXCONN, on_connection);
   if (err < 0)
@@ -187,7 +236,7 @@ int server_listen(struct daemon *d) {
 
 int server_start(struct daemon *d) {
   struct server *s = calloc(1, sizeof *s);
-  int err;
+  int err, fd;
   if (s == NULL)
     return -ENOMEM;
   s->lock_fd = -1;
@@ -196,8 +245,13 @@ int server_start(struct daemon *d) {
   s->listener.data = d;
   uv_timer_init(d->loop, &s->drain);
   s->drain.data = d;
-  if ((err = make_parent_dirs(d->opts.socket_path)) < 0 || (err = claim_socket_path(s, d->opts.socket_path)) < 0 ||
-      (err = bind_socket(d, s)) < 0)
+  if ((fd = systemd_listen_fd()) < 0)
+    return fd;
+  if (fd > 0)
+    err = adopt_socket(d, s, fd);
+  else if ((err = make_parent_dirs(d->opts.socket_path)) == 0 && (err = claim_socket_path(s, d->opts.socket_path)) == 0)
+    err = bind_socket(d, s);
+  if (err < 0)
     return err;
   if ((err = start_signal(d, &s->sigint, on_stop_signal, SIGINT)) < 0 ||
       (err = start_signal(d, &s->sigterm, on_stop_signal, SIGTERM)) < 0 ||

@@ -5,9 +5,10 @@
 struct daemon;
 
 /*
- * Takes the socket: creates its directory, locks <socket>.lock, replaces a stale socket
- * file (refusing when a live daemon answers on it), binds, and installs the
- * SIGINT/SIGTERM/SIGHUP handlers. Returns 0 or a negative error, after logging why.
+ * Takes the socket: the one the service manager passed (socket activation), else its own:
+ * creates its directory, locks <socket>.lock, replaces a stale socket file (refusing when a
+ * live daemon answers on it), binds. Then installs the SIGINT/SIGTERM/SIGHUP handlers.
+ * Returns 0 or a negative error, after logging why.
  */
 int server_start(struct daemon *d);
 

@@ -160,6 +160,18 @@ static int wait_pid(pid_t pid, int timeout_ms) {
 /* ---- daemons ---- */
 
 struct hdaemon *harness_spawn(const char *bin, const char *socket, const char *const *args) {
+  return harness_spawn_with(bin, socket, args, NULL);
+}
+
+static bool has_config_arg(const char *const *args) {
+  for (size_t i = 0; args != NULL && args[i] != NULL; i++)
+    if (strncmp(args[i], "--config", 8) == 0 || strcmp(args[i], "--no-config") == 0)
+      return true;
+  return false;
+}
+
+struct hdaemon *harness_spawn_with(const char *bin, const char *socket, const char *const *args,
+                                   const struct hspawn *with) {
   struct hdaemon *d = calloc(1, sizeof *d);
   const char *argv[MAX_ARGS];
   size_t n = 0;
@@ -178,9 +190,16 @@ struct hdaemon *harness_spawn(const char *bin, const char *socket, const char *c
     cr_assert_geq(asprintf(&d->socket, "%s/backendd.sock", d->dir), 0);
   cr_assert(d->dir != NULL && d->socket != NULL);
 
+  for (size_t i = 0; with != NULL && with->wrapper != NULL && with->wrapper[i] != NULL; i++) {
+    cr_assert_lt(n, MAX_ARGS - 4);
+    argv[n++] = with->wrapper[i];
+  }
   argv[n++] = bin;
   argv[n++] = "--socket";
   argv[n++] = d->socket;
+  /* A config file installed on the test machine must not change what a test sees. */
+  if (!has_config_arg(args))
+    argv[n++] = "--no-config";
   for (size_t i = 0; args != NULL && args[i] != NULL; i++) {
     cr_assert_lt(n, MAX_ARGS - 1);
     argv[n++] = args[i];
@@ -198,8 +217,11 @@ struct hdaemon *harness_spawn(const char *bin, const char *socket, const char *c
     if (in < 0 || dup2(in, 0) < 0 || dup2(log_fd, 1) < 0 || dup2(log_fd, 2) < 0)
       _exit(127);
     setenv("BACKENDD_CACHE", cache, 0); /* tests never touch the machine's cache; --cache still wins */
-    execv(bin, (char *const *)argv);
-    dprintf(2, "harness: cannot execute %s: %s\n", bin, strerror(errno));
+    for (size_t i = 0; with != NULL && with->env != NULL && with->env[i] != NULL; i++)
+      if (putenv((char *)with->env[i]) != 0)
+        _exit(127);
+    execv(argv[0], (char *const *)argv);
+    dprintf(2, "harness: cannot execute %s: %s\n", argv[0], strerror(errno));
     _exit(127);
   }
   free(cache);

@@ -58,6 +58,20 @@ struct hdaemon {
  */
 struct hdaemon *harness_spawn(const char *bin, const char *socket, const char *const *args);
 
+/* More ways to start a daemon, for harness_spawn_with(); each member may be NULL. */
+struct hspawn {
+  /* A program and its arguments run in front of `bin --socket SOCKET args...` (NULL-terminated),
+   * e.g. {"/usr/bin/systemd-socket-activate", "-l", path, NULL}. It must exec the daemon in
+   * place, so that the pid the harness knows is the daemon's. */
+  const char *const *wrapper;
+  /* "NAME=value" strings added to the daemon's environment (NULL-terminated), e.g. NOTIFY_SOCKET. */
+  const char *const *env;
+};
+
+/* harness_spawn(), with a wrapper program or more environment (with may be NULL). */
+struct hdaemon *harness_spawn_with(const char *bin, const char *socket, const char *const *args,
+                                   const struct hspawn *with);
+
 /* Waits until the daemon's log says it is ready (so no probe connection is made).
  * Returns false when it exits first or the timeout passes. */
 bool harness_wait_ready(struct hdaemon *d, int timeout_ms);

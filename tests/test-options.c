@@ -26,7 +26,8 @@ static int parse_argv(char **argv) {
     argc++;
   return options_parse(&o, argc, argv);
 }
-#define PARSE(...) parse_argv((char *[]){"backendd", __VA_ARGS__, NULL})
+/* --no-config: whatever config file this machine has is not these tests' business (test-config.c). */
+#define PARSE(...) parse_argv((char *[]){"backendd", "--no-config", __VA_ARGS__, NULL})
 
 Test(options, sizes_take_binary_suffixes) {
   size_t v;

@@ -85,3 +85,26 @@ Test(reload, a_request_during_a_pass_gets_the_next_pass) {
   cr_assert_eq(d.stats.reloads, 2);
   msgpack_sbuffer_destroy(&report);
 }
+
+/* The observer (readiness.c's hook): begin and end around every pass, end before the callbacks. */
+static char events[32];
+static size_t n_events;
+static void observe_begin(struct daemon *dd, void *arg) { events[n_events++] = 'b'; }
+static void observe_end(const struct reload_pass *p, void *arg) { events[n_events++] = 'e'; }
+static void on_done_event(const struct reload_pass *p, void *arg) { events[n_events++] = 'c'; }
+
+Test(reload, an_observer_sees_every_pass_before_its_callbacks) {
+  n_order = 0;
+  n_events = 0;
+  held = NULL;
+  memset(events, 0, sizeof events);
+  reload_register(&d, "async", hook_async, NULL);
+  reload_observe(&d, observe_begin, observe_end, NULL);
+  cr_assert_eq(reload_start(&d, on_done_event, NULL), 0);
+  cr_assert_str_eq(events, "b");
+  cr_assert_eq(reload_start(&d, on_done_event, NULL), 0); /* served by a second pass */
+  reload_hook_done(held);
+  cr_assert_str_eq(events, "bec" "b");
+  reload_hook_done(held);
+  cr_assert_str_eq(events, "becbec");
+}
