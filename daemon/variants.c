@@ -368,7 +368,7 @@ void variants_pack_cache_info(struct daemon *d, msgpack_packer *pk) {
   const char *path = cache != NULL ? cache_path(cache) : NULL;
   if (cache != NULL)
     cache_get_stats(cache, &st);
-  msgpack_pack_map(pk, 4);
+  msgpack_pack_map(pk, 5);
   proto_pack_cstr(pk, "file");
   if (path != NULL)
     proto_pack_cstr(pk, path);
@@ -380,6 +380,11 @@ void variants_pack_cache_info(struct daemon *d, msgpack_packer *pk) {
   msgpack_pack_uint64(pk, st.hits);
   proto_pack_cstr(pk, "misses");
   msgpack_pack_uint64(pk, st.misses);
+  proto_pack_cstr(pk, "hit_rate"); /* nil until the first lookup */
+  if (st.hits + st.misses > 0)
+    msgpack_pack_double(pk, (double)st.hits / (double)(st.hits + st.misses));
+  else
+    msgpack_pack_nil(pk);
 }
 
 int variants_init(struct daemon *d) {

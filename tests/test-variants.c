@@ -312,6 +312,17 @@ Test(variants, the_cache_answers_after_a_restart_until_plugin_or_system_changes)
   {
     backend_client *c = harness_client(d);
     backend_reply *r;
+    const msgpack_object *rate;
+    cr_assert_eq(call(c, "daemon.info", NULL, &r), 0);
+    rate = harness_get(harness_get(&r->result, "cache"), "hit_rate");
+    cr_expect(rate != NULL && rate->type == MSGPACK_OBJECT_FLOAT64 && rate->via.f64 == 1.0,
+              "after one lookup, a hit, the hit rate is not 1");
+    backend_reply_free(r);
+    harness_client_close(c);
+  }
+  {
+    backend_client *c = harness_client(d);
+    backend_reply *r;
     char text[2048];
     cr_assert_eq(call(c, "variant.plugins", NULL, &r), 0);
     print_obj(&r->result, text, sizeof text);
