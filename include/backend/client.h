@@ -11,7 +11,8 @@
  *   backend_client_free(c);
  *
  * Values are msgpack-c objects (<msgpack.h>); parameters are passed as one packed
- * MessagePack map of named parameters, built with msgpack_packer.
+ * MessagePack map of named parameters, built with msgpack_packer. Numeric arrays travel as
+ * one ext value: <backend/ndarray.h>, doc/ndarray.md.
  *
  * Thread-safety: the library has no global state and never installs signal handlers
  * (it writes with MSG_NOSIGNAL, so a closed daemon socket never raises SIGPIPE). A
