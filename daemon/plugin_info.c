@@ -253,7 +253,7 @@ void plugin_info_pack(const struct plugin_info *info, msgpack_packer *pk) {
     proto_pack_cstr(pk, "aliases");
     pack_str_array(pk, info->aliases, info->n_aliases);
     proto_pack_cstr(pk, "thread_safe");
-    (info->flags & BACKEND_ADAPTER_THREAD_SAFE) ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    proto_pack_bool(pk, (info->flags & BACKEND_ADAPTER_THREAD_SAFE) != 0);
     proto_pack_cstr(pk, "functions");
     msgpack_pack_array(pk, (uint32_t)info->n_functions);
     for (size_t i = 0; i < info->n_functions; i++)
@@ -263,8 +263,8 @@ void plugin_info_pack(const struct plugin_info *info, msgpack_packer *pk) {
     proto_pack_cstr(pk, "namespace");
     proto_pack_cstr(pk, info->ns);
     proto_pack_cstr(pk, "dynamic");
-    info->dynamic ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    proto_pack_bool(pk, info->dynamic);
     proto_pack_cstr(pk, "build_setup");
-    info->has_build_setup ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    proto_pack_bool(pk, info->has_build_setup);
   }
 }

@@ -98,7 +98,7 @@ static void daemon_info(struct request *req) {
   pack_kv_u64(pk, "disconnects", d->stats.disconnects);
   pack_kv_u64(pk, "reloads", d->stats.reloads);
   proto_pack_cstr(pk, "stopping");
-  d->stopping ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+  proto_pack_bool(pk, d->stopping);
   proto_pack_cstr(pk, "limits");
   pack_limits(pk, &d->opts);
   request_reply_end(req);
@@ -115,7 +115,7 @@ static void pack_method(msgpack_packer *pk, const struct method *m) {
     pack_kv_str(pk, "name", p->name);
     pack_kv_str(pk, "type", param_type_name(p->type));
     proto_pack_cstr(pk, "required");
-    p->required ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    proto_pack_bool(pk, p->required);
     pack_kv_str(pk, "doc", p->doc != NULL ? p->doc : "");
   }
   pack_kv_str(pk, "doc", m->doc);

@@ -10,10 +10,7 @@
 
 static void pack_kv_str(msgpack_packer *pk, const char *key, const char *value) {
   proto_pack_cstr(pk, key);
-  if (value != NULL)
-    proto_pack_cstr(pk, value);
-  else
-    msgpack_pack_nil(pk);
+  proto_pack_cstr_or_nil(pk, value);
 }
 
 /* For a variant plugin that provides its namespace: where its answer came from, if asked yet. */
@@ -37,7 +34,7 @@ static void pack_entry_point(msgpack_packer *pk, struct vtable *t, const struct 
   pack_kv_str(pk, "state", ep_state_name(p->state));
   pack_kv_str(pk, "reason", p->state == EP_OK ? NULL : p->reason);
   proto_pack_cstr(pk, "loaded");
-  __atomic_load_n(&p->code, __ATOMIC_ACQUIRE) != NULL ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+  proto_pack_bool(pk, __atomic_load_n(&p->code, __ATOMIC_ACQUIRE) != NULL);
   pack_kv_str(pk, "answer_from", answer_from(t, p));
   proto_pack_cstr(pk, "details");
   if (p->state == EP_OK)

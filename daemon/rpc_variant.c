@@ -98,13 +98,6 @@ static struct vprop *props_of(const struct props *props, const char *ns, size_t 
 
 /* ---- variant.plugins ---- */
 
-static void pack_nullable(msgpack_packer *pk, const char *s) {
-  if (s != NULL)
-    proto_pack_cstr(pk, s);
-  else
-    msgpack_pack_nil(pk);
-}
-
 static void rpc_variant_plugins(struct request *req) {
   const struct plugin_set *s = plugins_current(req->daemon);
   struct vtable *t = variants_table(req->daemon);
@@ -121,7 +114,7 @@ static void rpc_variant_plugins(struct request *req) {
       continue;
     msgpack_pack_map(pk, 10);
     proto_pack_cstr(pk, "namespace");
-    pack_nullable(pk, p->state == EP_OK ? p->scan->info.ns : NULL);
+    proto_pack_cstr_or_nil(pk, p->state == EP_OK ? p->scan->info.ns : NULL);
     proto_pack_cstr(pk, "plugin_api");
     proto_pack_cstr(pk, p->value);
     proto_pack_cstr(pk, "distribution");
@@ -129,18 +122,18 @@ static void rpc_variant_plugins(struct request *req) {
     proto_pack_cstr(pk, "version");
     proto_pack_cstr(pk, p->dist_version);
     proto_pack_cstr(pk, "dynamic");
-    p->state == EP_OK && p->scan->info.dynamic ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    proto_pack_bool(pk, p->state == EP_OK && p->scan->info.dynamic);
     proto_pack_cstr(pk, "state");
     proto_pack_cstr(pk, ep_state_name(p->state));
     proto_pack_cstr(pk, "reason");
-    pack_nullable(pk, p->state == EP_OK ? NULL : p->reason);
+    proto_pack_cstr_or_nil(pk, p->state == EP_OK ? NULL : p->reason);
     proto_pack_cstr(pk, "conflict");
-    pack_nullable(pk, e != NULL ? e->conflict : NULL);
+    proto_pack_cstr_or_nil(pk, e != NULL ? e->conflict : NULL);
     /* Where a static plugin's answer came from: "cache", "plugin", or nil when not asked yet. */
     proto_pack_cstr(pk, "answer_from");
-    pack_nullable(pk, provides && e->state == VSTATIC_READY ? e->source : NULL);
+    proto_pack_cstr_or_nil(pk, provides && e->state == VSTATIC_READY ? e->source : NULL);
     proto_pack_cstr(pk, "answer_error");
-    pack_nullable(pk, provides && e->state == VSTATIC_FAILED ? e->error : NULL);
+    proto_pack_cstr_or_nil(pk, provides && e->state == VSTATIC_FAILED ? e->error : NULL);
   }
   request_reply_end(req);
   vtable_unref(t);
@@ -327,9 +320,9 @@ static void validate_done(void *arg, int status) {
     proto_pack_cstr(pk, "property");
     proto_pack_cstr(pk, it->text);
     proto_pack_cstr(pk, "valid");
-    valid ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+    proto_pack_bool(pk, valid);
     proto_pack_cstr(pk, "reason");
-    pack_nullable(pk, valid ? NULL : it->reason != NULL ? it->reason : "not checked: the request was cancelled");
+    proto_pack_cstr_or_nil(pk, valid ? NULL : it->reason != NULL ? it->reason : "not checked: the request was cancelled");
   }
   request_reply_end(v->req);
   validate_ctx_free(v);

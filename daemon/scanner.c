@@ -32,10 +32,6 @@ static void pack_bounded(msgpack_packer *pk, const char *s, size_t max) {
     msgpack_pack_str_with_body(pk, s, n);
 }
 
-static void pack_key(msgpack_packer *pk, const char *key) { proto_pack_cstr(pk, key); }
-
-static void pack_bool(msgpack_packer *pk, int v) { v ? msgpack_pack_true(pk) : msgpack_pack_false(pk); }
-
 /* aliases: an array of strings (empty when absent), or the string "not-a-list" when the magic is missing. */
 static void pack_aliases(msgpack_packer *pk, const struct backend_str_list *l) {
   uint32_t magic;
@@ -64,26 +60,26 @@ static size_t count_params(const struct backend_param *p) {
 static void pack_function(msgpack_packer *pk, const struct backend_function *f) {
   size_t n = count_params(f->params);
   msgpack_pack_map(pk, 6);
-  pack_key(pk, "name");
+  proto_pack_cstr(pk, "name");
   pack_bounded(pk, f->name, MAX_NAME);
-  pack_key(pk, "doc");
+  proto_pack_cstr(pk, "doc");
   pack_bounded(pk, f->doc != NULL ? f->doc : "", MAX_DOC);
-  pack_key(pk, "params");
+  proto_pack_cstr(pk, "params");
   msgpack_pack_array(pk, (uint32_t)n);
   for (size_t i = 0; i < n; i++) {
     msgpack_pack_map(pk, 3);
-    pack_key(pk, "name");
+    proto_pack_cstr(pk, "name");
     pack_bounded(pk, f->params[i].name, MAX_NAME);
-    pack_key(pk, "kind");
+    proto_pack_cstr(pk, "kind");
     msgpack_pack_uint32(pk, f->params[i].kind);
-    pack_key(pk, "default");
+    proto_pack_cstr(pk, "default");
     pack_bounded(pk, f->params[i].default_json, MAX_DOC);
   }
-  pack_key(pk, "impl");
-  pack_bool(pk, f->impl != NULL);
-  pack_key(pk, "lazy_library");
+  proto_pack_cstr(pk, "impl");
+  proto_pack_bool(pk, f->impl != NULL);
+  proto_pack_cstr(pk, "lazy_library");
   pack_bounded(pk, f->lazy_library, MAX_NAME);
-  pack_key(pk, "lazy_symbol");
+  proto_pack_cstr(pk, "lazy_symbol");
   pack_bounded(pk, f->lazy_symbol, MAX_NAME);
 }
 
@@ -92,19 +88,19 @@ static void pack_adapter(msgpack_packer *pk, const struct backend_adapter *a) {
   while (a->functions != NULL && a->functions[n].name != NULL && n < MAX_ITEMS)
     n++;
   msgpack_pack_map(pk, 7);
-  pack_key(pk, "abi");
+  proto_pack_cstr(pk, "abi");
   msgpack_pack_uint32(pk, a->abi_version);
-  pack_key(pk, "name");
+  proto_pack_cstr(pk, "name");
   pack_bounded(pk, a->name, MAX_NAME);
-  pack_key(pk, "aliases");
+  proto_pack_cstr(pk, "aliases");
   pack_aliases(pk, a->aliases);
-  pack_key(pk, "flags");
+  proto_pack_cstr(pk, "flags");
   msgpack_pack_uint32(pk, a->flags);
-  pack_key(pk, "create");
-  pack_bool(pk, a->create != NULL);
-  pack_key(pk, "destroy");
-  pack_bool(pk, a->destroy != NULL);
-  pack_key(pk, "functions");
+  proto_pack_cstr(pk, "create");
+  proto_pack_bool(pk, a->create != NULL);
+  proto_pack_cstr(pk, "destroy");
+  proto_pack_bool(pk, a->destroy != NULL);
+  proto_pack_cstr(pk, "functions");
   msgpack_pack_array(pk, (uint32_t)n);
   for (size_t i = 0; i < n; i++)
     pack_function(pk, &a->functions[i]);
@@ -112,24 +108,24 @@ static void pack_adapter(msgpack_packer *pk, const struct backend_adapter *a) {
 
 static void pack_variant(msgpack_packer *pk, const struct variant_plugin *v) {
   msgpack_pack_map(pk, 9);
-  pack_key(pk, "abi");
+  proto_pack_cstr(pk, "abi");
   msgpack_pack_uint32(pk, v->abi_version);
-  pack_key(pk, "namespace");
+  proto_pack_cstr(pk, "namespace");
   pack_bounded(pk, v->ns, MAX_NAME);
-  pack_key(pk, "dynamic");
-  pack_bool(pk, v->dynamic);
-  pack_key(pk, "create");
-  pack_bool(pk, v->create != NULL);
-  pack_key(pk, "destroy");
-  pack_bool(pk, v->destroy != NULL);
-  pack_key(pk, "get_supported_configs");
-  pack_bool(pk, v->get_supported_configs != NULL);
-  pack_key(pk, "validate_property");
-  pack_bool(pk, v->validate_property != NULL);
-  pack_key(pk, "get_build_setup");
-  pack_bool(pk, v->get_build_setup != NULL);
-  pack_key(pk, "get_fingerprint");
-  pack_bool(pk, v->get_fingerprint != NULL);
+  proto_pack_cstr(pk, "dynamic");
+  proto_pack_bool(pk, v->dynamic);
+  proto_pack_cstr(pk, "create");
+  proto_pack_bool(pk, v->create != NULL);
+  proto_pack_cstr(pk, "destroy");
+  proto_pack_bool(pk, v->destroy != NULL);
+  proto_pack_cstr(pk, "get_supported_configs");
+  proto_pack_bool(pk, v->get_supported_configs != NULL);
+  proto_pack_cstr(pk, "validate_property");
+  proto_pack_bool(pk, v->validate_property != NULL);
+  proto_pack_cstr(pk, "get_build_setup");
+  proto_pack_bool(pk, v->get_build_setup != NULL);
+  proto_pack_cstr(pk, "get_fingerprint");
+  proto_pack_bool(pk, v->get_fingerprint != NULL);
 }
 
 static int finish(struct out *o, int fd, int status) {
@@ -152,7 +148,7 @@ static int fail(struct out *o, int fd, const char *fmt, ...) {
   vsnprintf(why, sizeof why, fmt, ap);
   va_end(ap);
   msgpack_pack_map(&o->pk, 1);
-  pack_key(&o->pk, "error");
+  proto_pack_cstr(&o->pk, "error");
   proto_pack_cstr(&o->pk, why);
   return finish(o, fd, SCANNER_EXIT_LOAD_ERROR);
 }

@@ -370,12 +370,9 @@ void variants_pack_cache_info(struct daemon *d, msgpack_packer *pk) {
     cache_get_stats(cache, &st);
   msgpack_pack_map(pk, 5);
   proto_pack_cstr(pk, "file");
-  if (path != NULL)
-    proto_pack_cstr(pk, path);
-  else
-    msgpack_pack_nil(pk);
+  proto_pack_cstr_or_nil(pk, path);
   proto_pack_cstr(pk, "enabled");
-  st.enabled ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+  proto_pack_bool(pk, st.enabled);
   proto_pack_cstr(pk, "hits");
   msgpack_pack_uint64(pk, st.hits);
   proto_pack_cstr(pk, "misses");

@@ -170,6 +170,20 @@ void proto_pack_cstr(msgpack_packer *pk, const char *s) {
   pack_str(pk, s, strlen(s));
 }
 
+void proto_pack_cstr_or_nil(msgpack_packer *pk, const char *s) {
+  if (s != NULL)
+    pack_str(pk, s, strlen(s));
+  else
+    msgpack_pack_nil(pk);
+}
+
+void proto_pack_bool(msgpack_packer *pk, int v) {
+  if (v)
+    msgpack_pack_true(pk);
+  else
+    msgpack_pack_false(pk);
+}
+
 int proto_str_eq(const msgpack_object *o, const char *s) {
   size_t n = strlen(s);
 

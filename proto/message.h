@@ -57,6 +57,10 @@ void proto_pack_error_object(msgpack_packer *pk, const char *code, const char *m
 
 /* Packs a NUL-terminated string (convenience used all over). */
 void proto_pack_cstr(msgpack_packer *pk, const char *s);
+/* Packs s, or nil when s is NULL. */
+void proto_pack_cstr_or_nil(msgpack_packer *pk, const char *s);
+/* Packs true or false. */
+void proto_pack_bool(msgpack_packer *pk, int v);
 /* Compares a msgpack str object with a NUL-terminated string. */
 int proto_str_eq(const msgpack_object *o, const char *s);
 /* Looks up a key in a map object; NULL when absent or o is not a map. */
