@@ -55,6 +55,10 @@ static const struct command commands[] = {
    "build variables for a variant made of these properties", ctl_print_build_setup},
   {"resolve", "FILE", 1, 1, "variant.resolve", ctl_params_resolve,
    "which variants of a *-variants.json this machine supports, best first", ctl_print_resolve},
+  {"backends", "HOST", 1, 1, "backend.list", ctl_params_host,
+   "a host library's backends: trust, aliases, functions; the refused ones and why", ctl_print_backends},
+  {"describe", "HOST FUNCTION", 2, 2, "backend.describe", ctl_params_describe,
+   "a host function's signature and doc, with the backends' own parameters merged in", ctl_print_describe},
 };
 
 struct options {
@@ -161,7 +165,7 @@ static int parse_options(int argc, char **argv, struct options *o) {
 }
 
 static int print_json(const msgpack_object *result) {
-  json_t *j = ctl_json_from_msgpack(result);
+  json_t *j = proto_json_from_msgpack(result);
   char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY) : NULL;
 
   json_decref(j);

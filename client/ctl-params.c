@@ -53,12 +53,28 @@ int ctl_params_resolve(msgpack_packer *pk, int argc, char **argv, char *why, siz
     if (v == NULL)
       continue;
     proto_pack_cstr(pk, resolve_keys[i]);
-    if (ctl_msgpack_from_json(v, pk) < 0) {
+    if (proto_msgpack_from_json(v, pk) < 0) {
       snprintf(why, why_len, "%s: %s: cannot convert to MessagePack", argv[0], resolve_keys[i]);
       json_decref(doc);
       return -1;
     }
   }
   json_decref(doc);
+  return 0;
+}
+
+int ctl_params_host(msgpack_packer *pk, int argc, char **argv, char *why, size_t why_len) {
+  msgpack_pack_map(pk, 1);
+  proto_pack_cstr(pk, "host");
+  proto_pack_cstr(pk, argv[0]);
+  return 0;
+}
+
+int ctl_params_describe(msgpack_packer *pk, int argc, char **argv, char *why, size_t why_len) {
+  msgpack_pack_map(pk, 2);
+  proto_pack_cstr(pk, "host");
+  proto_pack_cstr(pk, argv[0]);
+  proto_pack_cstr(pk, "function");
+  proto_pack_cstr(pk, argv[1]);
   return 0;
 }

@@ -15,5 +15,7 @@ typedef int ctl_params(msgpack_packer *pk, int argc, char **argv, char *why, siz
 ctl_params ctl_params_configs;    /* [NS...] -> {namespaces} when any is given */
 ctl_params ctl_params_properties; /* PROP... -> {properties} */
 ctl_params ctl_params_resolve;    /* FILE (a *-variants.json) -> {variants, default-priorities} */
+ctl_params ctl_params_host;       /* HOST -> {host} */
+ctl_params ctl_params_describe;   /* HOST FUNCTION -> {host, function} */
 
 #endif

@@ -28,7 +28,7 @@ static int has_container(const msgpack_object_array *a) {
 }
 
 static int put_json(FILE *out, const msgpack_object *o) {
-  json_t *j = ctl_json_from_msgpack(o);
+  json_t *j = proto_json_from_msgpack(o);
   char *text = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 
   json_decref(j);

@@ -29,5 +29,7 @@ ctl_printer ctl_print_configs;     /* variant.configs */
 ctl_printer ctl_print_validate;    /* variant.validate */
 ctl_printer ctl_print_build_setup; /* variant.build_setup */
 ctl_printer ctl_print_resolve;     /* variant.resolve */
+ctl_printer ctl_print_backends;    /* backend.list */
+ctl_printer ctl_print_describe;    /* backend.describe */
 
 #endif

@@ -9,6 +9,7 @@
 #include "daemon.h"
 #include "errors.h"
 #include "frame.h"
+#include "hosts.h"
 #include "log.h"
 #include "message.h"
 #include "request.h"
@@ -32,6 +33,7 @@ struct conn {
   bool in_read;  /* dispatching a read: answers are written in one batch at its end */
   bool draining; /* shutdown: no more reads, close when idle */
   bool closing;
+  struct host_session *host_session;
 };
 
 struct write_req {
@@ -46,6 +48,10 @@ static uv_stream_t *stream_of(struct conn *c) { return (uv_stream_t *)&c->pipe; 
 unsigned conn_count(const struct daemon *d) { return d->stats.connections; }
 
 msgpack_packer *conn_packer(struct conn *c) { return &c->pk; }
+
+pid_t conn_pid(const struct conn *c) { return c->pid; }
+
+struct host_session **conn_host_session(struct conn *c) { return &c->host_session; }
 
 static bool conn_idle(struct conn *c) {
   return c->n_inflight == 0 && c->out.size == 0 && uv_stream_get_write_queue_size(stream_of(c)) == 0;
@@ -309,6 +315,7 @@ static void conn_close(struct conn *c) {
   }
   c->inflight = NULL;
   c->n_inflight = 0;
+  hosts_conn_closed(c->d, c);
   log_debug("client %llu (pid %d) disconnected", (unsigned long long)c->id, (int)c->pid);
   uv_close((uv_handle_t *)&c->pipe, on_close);
 }

@@ -7,6 +7,7 @@
 
 struct daemon;
 struct conn;
+struct host_session;
 struct request;
 
 /* Accepts one pending connection from `listener`. Returns 0 or a negative libuv error. */
@@ -18,6 +19,12 @@ void conn_drain_all(struct daemon *d);
 void conn_close_all(struct daemon *d);
 /* Number of open connections (closing ones included until their handles are released). */
 unsigned conn_count(const struct daemon *d);
+
+/* The peer's process id (0 when unknown), for logs and for naming who declared a host. */
+pid_t conn_pid(const struct conn *c);
+
+/* The connection's dispatch state (hosts.c), NULL until it declares a host or calls a backend. */
+struct host_session **conn_host_session(struct conn *c);
 
 /* For request.c: the packer that appends to the connection's output. */
 msgpack_packer *conn_packer(struct conn *c);

@@ -9,11 +9,14 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hosts.h"
 #include "log.h"
 #include "plugins.h"
 #include "readiness.h"
 #include "reload.h"
+#include "rpc_backend.h"
 #include "rpc_daemon.h"
+#include "rpc_host.h"
 #include "rpc_plugins.h"
 #include "rpc_variant.h"
 #include "scanner.h"
@@ -29,10 +32,10 @@ static int daemon_setup(struct daemon *d, int (*register_extra)(struct daemon *)
   int err;
   d->started_ns = uv_hrtime();
   router_init(&d->router);
-  /* Reload hooks run in this order: plugins first, then the variant namespaces built on them. */
+  /* Reload hooks run in this order: plugins first, then what is built on them. */
   if ((err = reload_init(d)) < 0 || (err = plugins_init(d)) < 0 || (err = variants_init(d)) < 0 ||
-      (err = rpc_daemon_register(d)) < 0 || (err = rpc_plugins_register(d)) < 0 ||
-      (err = rpc_variant_register(d)) < 0 || (register_extra != NULL && (err = register_extra(d)) < 0)) {
+      (err = hosts_init(d)) < 0 || (err = rpc_daemon_register(d)) < 0 || (err = rpc_plugins_register(d)) < 0 ||
+      (err = rpc_variant_register(d)) < 0 || (err = rpc_host_register(d)) < 0 || (err = rpc_backend_register(d)) < 0 || (register_extra != NULL && (err = register_extra(d)) < 0)) {
     log_error("cannot set up: %s", strerror(-err));
     return err;
   }
@@ -60,6 +63,7 @@ static void daemon_teardown(struct daemon *d) {
   uv_walk(d->loop, close_handle, NULL);
   uv_run(d->loop, UV_RUN_DEFAULT); /* also lets queued plugin calls finish */
   variants_free(d);
+  hosts_free(d);
   server_free(d);
   reload_free(d);
   readiness_free(d);

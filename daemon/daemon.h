@@ -34,6 +34,7 @@ struct daemon {
   struct reload *reload;
   struct plugins *plugins;
   struct variants *variants;
+  struct hosts *hosts;
   struct daemon_stats stats;
   bool ready;    /* the first discovery is done and the socket is served */
   bool stopping;

@@ -12,6 +12,7 @@
 
 #include "backend/plugin.h"
 #include "plugins.h"
+#include "security.h"
 
 /*
  * glibc returns an already loaded object when asked for the same name again, so a replaced
@@ -97,8 +98,73 @@ void plugin_code_unload(struct plugin *p) {
         v->destroy(code->instance);
     }
   }
+  for (size_t i = 0; i < code->n_functions; i++)
+    if (code->lazy_dls[i] != NULL)
+      dlclose(code->lazy_dls[i]);
+  free(code->impls);
+  free(code->lazy_dls);
   dlclose(code->dl);
   close(code->fd);
   free(code);
   p->code = NULL;
+}
+
+static int load_lazy(struct plugin *p, const struct plugin_function *f, bool check_security, void **dl, char *why,
+                     size_t why_len) {
+  const char *slash = strrchr(p->file, '/');
+  char path[4096];
+  int n = snprintf(path, sizeof path, "%.*s/%s", slash != NULL ? (int)(slash - p->file) : 1,
+                   slash != NULL ? p->file : ".", f->lazy_library);
+  if (n < 0 || (size_t)n >= sizeof path) {
+    snprintf(why, why_len, "%s: lazy library path too long", f->name);
+    return -ENAMETOOLONG;
+  }
+  if (check_security && security_check_path(path, why, why_len) < 0)
+    return -EPERM;
+  if ((*dl = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    snprintf(why, why_len, "cannot load %s for %s: %s", path, f->name, dlerror());
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int plugin_code_backend_impl(struct plugin *p, size_t fn, bool check_security, backend_impl *impl, char *why,
+                             size_t why_len) {
+  const struct plugin_function *f = &p->scan->info.functions[fn];
+  const struct backend_adapter *a;
+  struct plugin_code *code;
+  void *sym;
+  int err;
+  if ((err = plugin_code_load(p, why, why_len)) < 0)
+    return err;
+  code = p->code;
+  a = code->descriptor;
+  if (code->impls == NULL) {
+    code->n_functions = p->scan->info.n_functions;
+    if ((code->impls = calloc(code->n_functions, sizeof *code->impls)) == NULL ||
+        (code->lazy_dls = calloc(code->n_functions, sizeof *code->lazy_dls)) == NULL) {
+      free(code->impls);
+      code->impls = NULL;
+      snprintf(why, why_len, "out of memory");
+      return -ENOMEM;
+    }
+  }
+  if ((*impl = code->impls[fn]) != NULL)
+    return 0;
+  /* The descriptor is the one the scanner read (same file), so its table has the same order. */
+  if (a->functions[fn].impl != NULL) {
+    *impl = code->impls[fn] = a->functions[fn].impl;
+    return 0;
+  }
+  if (code->lazy_dls[fn] == NULL && (err = load_lazy(p, f, check_security, &code->lazy_dls[fn], why, why_len)) < 0)
+    return err;
+  dlerror();
+  if ((sym = dlsym(code->lazy_dls[fn], f->lazy_symbol != NULL ? f->lazy_symbol : f->name)) == NULL) {
+    snprintf(why, why_len, "%s: symbol '%s' not found in %s", f->name, f->lazy_symbol != NULL ? f->lazy_symbol : f->name,
+             f->lazy_library);
+    return -ENOENT;
+  }
+  memcpy(&code->impls[fn], &sym, sizeof sym); /* POSIX: dlsym's result is the function's address */
+  *impl = code->impls[fn];
+  return 0;
 }

@@ -7,7 +7,10 @@
 #ifndef BACKENDD_PLUGIN_CODE_H
 #define BACKENDD_PLUGIN_CODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+#include <backend/plugin.h>
 
 struct plugin;
 
@@ -16,6 +19,10 @@ struct plugin_code {
   int fd;                 /* keeps "/proc/self/fd/N", the name dlopen knows it by, unique */
   const void *descriptor; /* struct backend_adapter or struct variant_plugin */
   void *instance;         /* from the descriptor's create(), or NULL */
+  /* Backend adapters: each function's implementation once resolved, and the lazy libraries loaded for them. */
+  backend_impl *impls;    /* per function, NULL until resolved */
+  void **lazy_dls;        /* one per function that loaded a library */
+  size_t n_functions;
 };
 
 /*
@@ -23,6 +30,15 @@ struct plugin_code {
  * reload will rescan it). Returns 0, or a negative error with the reason in why.
  */
 int plugin_code_load(struct plugin *p, char *why, size_t why_len);
+
+/*
+ * The implementation of a backend adapter's function number fn (as the scanner listed them),
+ * loading the adapter and, for a lazy function, its library on first use; call with p->lock
+ * held. With check_security, a lazy library others could write is refused. Returns 0 with
+ * *impl set, or a negative error with the reason in why.
+ */
+int plugin_code_backend_impl(struct plugin *p, size_t fn, bool check_security, backend_impl *impl, char *why,
+                             size_t why_len);
 
 /* Destroys the instance and unloads the code (plugin_unref does this). */
 void plugin_code_unload(struct plugin *p);

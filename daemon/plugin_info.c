@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend/plugin.h"
+#include "json.h"
 #include "message.h"
 #include "names.h"
 
@@ -19,6 +20,7 @@ struct parse {
   char *why;
   size_t why_len;
   int err;
+  struct plugin_info *info;
 };
 
 static void fail(struct parse *p, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -110,15 +112,47 @@ static void parse_aliases(struct parse *p, const msgpack_object *desc, struct pl
   }
 }
 
-static void check_default_json(struct parse *p, const char *fn, const struct plugin_param *param) {
+/* Checks a default and keeps it as a value, which a call that omits the parameter gets. */
+static void parse_default_json(struct parse *p, const char *fn, struct plugin_param *param) {
   json_error_t jerr;
   json_t *v;
+  msgpack_sbuffer buf;
+  msgpack_packer pk;
+  msgpack_object obj;
   if (param->default_json == NULL)
     return;
-  if ((v = json_loads(param->default_json, JSON_DECODE_ANY, &jerr)) == NULL)
+  if ((v = json_loads(param->default_json, JSON_DECODE_ANY, &jerr)) == NULL) {
     fail(p, -EINVAL, "function %s: parameter %s: default is not valid JSON (%s): %s", fn, param->name, jerr.text,
          param->default_json);
+    return;
+  }
+  msgpack_sbuffer_init(&buf);
+  msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+  if (p->info->zone == NULL)
+    p->info->zone = msgpack_zone_new(1024);
+  if (p->info->zone == NULL || proto_msgpack_from_json(v, &pk) < 0 ||
+      msgpack_unpack(buf.data, buf.size, NULL, p->info->zone, &obj) != MSGPACK_UNPACK_SUCCESS ||
+      (param->def = msgpack_zone_malloc(p->info->zone, sizeof *param->def)) == NULL)
+    fail(p, -ENOMEM, "out of memory");
+  else
+    *param->def = obj;
+  msgpack_sbuffer_destroy(&buf);
   json_decref(v);
+}
+
+/* The signature view routing binds calls against. */
+static void build_sig(struct parse *p, struct plugin_function *f) {
+  if (f->n_params > SIG_MAX_PARAMS) {
+    fail(p, -EINVAL, "function %s: more than %d parameters", f->name, SIG_MAX_PARAMS);
+    return;
+  }
+  if (f->n_params > 0 && (f->sig_params = calloc(f->n_params, sizeof *f->sig_params)) == NULL) {
+    fail(p, -ENOMEM, "out of memory");
+    return;
+  }
+  for (size_t i = 0; i < f->n_params; i++)
+    f->sig_params[i] = (struct sig_param){f->params[i].name, f->params[i].kind, f->params[i].def};
+  f->sig = (struct sig){.function = f->name, .params = f->sig_params, .n = f->n_params};
 }
 
 static void parse_params(struct parse *p, const msgpack_object *fobj, struct plugin_function *f) {
@@ -141,8 +175,10 @@ static void parse_params(struct parse *p, const msgpack_object *fobj, struct plu
     for (size_t j = 0; j + 1 < f->n_params && p->err == 0; j++)
       if (strcmp(f->params[j].name, param->name) == 0)
         fail(p, -EINVAL, "function %s: parameter %s appears twice", f->name, param->name);
-    check_default_json(p, f->name, param);
+    parse_default_json(p, f->name, param);
   }
+  if (p->err == 0)
+    build_sig(p, f);
 }
 
 static void parse_function(struct parse *p, const msgpack_object *fobj, struct plugin_function *f) {
@@ -202,7 +238,7 @@ static void parse_variant(struct parse *p, const msgpack_object *desc, struct pl
 
 int plugin_info_parse(const msgpack_object *desc, enum plugin_kind kind, struct plugin_info *info, char *why,
                       size_t why_len) {
-  struct parse p = {why, why_len, 0};
+  struct parse p = {why, why_len, 0, info};
   memset(info, 0, sizeof *info);
   info->kind = kind;
   info->has_create = get_bool(desc, "create");
@@ -221,6 +257,7 @@ static void free_function(struct plugin_function *f) {
     free(f->params[i].default_json);
   }
   free(f->params);
+  free(f->sig_params);
   free(f->name);
   free(f->doc);
   free(f->lazy_library);
@@ -236,6 +273,8 @@ void plugin_info_free(struct plugin_info *info) {
   free(info->functions);
   free(info->name);
   free(info->ns);
+  if (info->zone != NULL)
+    msgpack_zone_free(info->zone);
   memset(info, 0, sizeof *info);
 }
 

@@ -8,12 +8,15 @@
 
 #include <msgpack.h>
 
+#include "signature.h"
+
 enum plugin_kind { PLUGIN_BACKEND, PLUGIN_VARIANT };
 
 struct plugin_param {
   char *name;
   uint32_t kind;      /* enum backend_param_kind */
   char *default_json; /* NULL: required */
+  msgpack_object *def; /* the default as a value (in the info's zone), NULL: required */
 };
 
 struct plugin_function {
@@ -24,6 +27,8 @@ struct plugin_function {
   bool has_impl;
   char *lazy_library; /* relative to the adapter's directory */
   char *lazy_symbol;
+  struct sig_param *sig_params;
+  struct sig sig; /* for binding calls (proto/signature.h) */
 };
 
 struct plugin_info {
@@ -41,6 +46,7 @@ struct plugin_info {
   bool dynamic;
   bool has_build_setup;
   bool has_fingerprint;
+  msgpack_zone *zone; /* parameter defaults */
 };
 
 /*

@@ -290,6 +290,7 @@ static void finish_reload(struct plugins *ps) {
     return;
   }
   report_changes(pass, old, ps->next);
+  ps->next->generation = old->generation + 1;
   ps->current = ps->next;
   ps->next = NULL;
   plugin_set_free(old); /* plugins still in use by calls live on until released */

@@ -10,13 +10,16 @@
 #define BACKENDD_PLUGINS_H
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dist.h"
 #include "plugin_info.h"
 
 struct daemon;
 struct plugin_code;
+struct dispatch_job;
 
 /* What scanning one (file, symbol, kind) gave: shared by snapshots while the file is unchanged. */
 struct scan_result {
@@ -48,9 +51,16 @@ struct plugin {
    */
   struct plugin_code *code;
   pthread_mutex_t lock;       /* one call into the plugin at a time, and its loading */
+  /*
+   * dispatch.c, loop thread: a backend adapter that is not thread-safe runs one call at a
+   * time; the others wait here, not on a worker thread, so they never hold the pool.
+   */
+  bool busy;
+  struct dispatch_job *waiting_head, *waiting_tail;
 };
 
 struct plugin_set {
+  uint64_t generation; /* counts the snapshots: what a cache built from one compares */
   struct dist_set dists;
   struct plugin **plugins;
   size_t n;

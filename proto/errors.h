@@ -26,6 +26,17 @@ enum proto_err {
 #define PROTO_CODE_TOO_MANY_CONNECTIONS "Protocol.TooManyConnections"
 #define PROTO_CODE_METHOD_NOT_FOUND "Method.NotFound"
 #define PROTO_CODE_INTERNAL "Daemon.Internal"
+/* Backend dispatch (doc/backends.md). */
+#define PROTO_CODE_HOST_INVALID_DECLARATION "Host.InvalidDeclaration"
+#define PROTO_CODE_HOST_UNKNOWN "Host.Unknown"
+#define PROTO_CODE_HOST_UNKNOWN_FUNCTION "Host.UnknownFunction"
+#define PROTO_CODE_HOST_CALL_FAILED "Host.CallFailed" /* the client library's: the host's own implementation failed */
+#define PROTO_CODE_BACKEND_UNKNOWN "Backend.Unknown"
+#define PROTO_CODE_BACKEND_NOT_INSTALLED "Backend.NotInstalled"
+#define PROTO_CODE_BACKEND_RESERVED "Backend.Reserved"
+#define PROTO_CODE_BACKEND_INVALID_ARGUMENTS "Backend.InvalidArguments"
+#define PROTO_CODE_BACKEND_LOAD_FAILED "Backend.LoadFailed"
+#define PROTO_CODE_BACKEND_CALL_FAILED "Backend.CallFailed"
 
 /* One-line human description of a proto_err (or "unknown error"). */
 const char *proto_strerror(int err);

@@ -1,5 +1,6 @@
 #include "message.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "errors.h"
@@ -199,4 +200,60 @@ const msgpack_object *proto_map_get(const msgpack_object *o, const char *key) {
     if (proto_str_eq(&o->via.map.ptr[i].key, key))
       return &o->via.map.ptr[i].val;
   return NULL;
+}
+
+static void *zone_dup(msgpack_zone *zone, const void *p, size_t n) {
+  void *q = n > 0 ? msgpack_zone_malloc(zone, n) : NULL;
+  if (q != NULL)
+    memcpy(q, p, n);
+  return q;
+}
+
+int proto_object_copy(msgpack_zone *zone, const msgpack_object *src, msgpack_object *dst) {
+  *dst = *src;
+  switch (src->type) {
+  case MSGPACK_OBJECT_STR:
+  case MSGPACK_OBJECT_BIN:
+    if (src->via.str.size > 0 && (dst->via.str.ptr = zone_dup(zone, src->via.str.ptr, src->via.str.size)) == NULL)
+      return PROTO_ENOMEM;
+    return 0;
+  case MSGPACK_OBJECT_EXT:
+    if (src->via.ext.size > 0 && (dst->via.ext.ptr = zone_dup(zone, src->via.ext.ptr, src->via.ext.size)) == NULL)
+      return PROTO_ENOMEM;
+    return 0;
+  case MSGPACK_OBJECT_ARRAY:
+    if (src->via.array.size == 0)
+      return 0;
+    if ((dst->via.array.ptr = msgpack_zone_malloc(zone, src->via.array.size * sizeof(msgpack_object))) == NULL)
+      return PROTO_ENOMEM;
+    for (uint32_t i = 0; i < src->via.array.size; i++)
+      if (proto_object_copy(zone, &src->via.array.ptr[i], &dst->via.array.ptr[i]) < 0)
+        return PROTO_ENOMEM;
+    return 0;
+  case MSGPACK_OBJECT_MAP:
+    if (src->via.map.size == 0)
+      return 0;
+    if ((dst->via.map.ptr = msgpack_zone_malloc(zone, src->via.map.size * sizeof(msgpack_object_kv))) == NULL)
+      return PROTO_ENOMEM;
+    for (uint32_t i = 0; i < src->via.map.size; i++)
+      if (proto_object_copy(zone, &src->via.map.ptr[i].key, &dst->via.map.ptr[i].key) < 0 ||
+          proto_object_copy(zone, &src->via.map.ptr[i].val, &dst->via.map.ptr[i].val) < 0)
+        return PROTO_ENOMEM;
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+char *proto_strdup(const msgpack_object *o) {
+  char *s;
+  if (o == NULL || o->type != MSGPACK_OBJECT_STR ||
+      (o->via.str.size > 0 && memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL))
+    return NULL;
+  if ((s = malloc(o->via.str.size + 1)) == NULL)
+    return NULL;
+  if (o->via.str.size > 0)
+    memcpy(s, o->via.str.ptr, o->via.str.size);
+  s[o->via.str.size] = '\0';
+  return s;
 }

@@ -65,5 +65,12 @@ void proto_pack_bool(msgpack_packer *pk, int v);
 int proto_str_eq(const msgpack_object *o, const char *s);
 /* Looks up a key in a map object; NULL when absent or o is not a map. */
 const msgpack_object *proto_map_get(const msgpack_object *o, const char *key);
+/*
+ * Deep-copies src into dst, every array, map, string, bin and ext body allocated from zone,
+ * so dst outlives src's buffer. Returns 0 or PROTO_ENOMEM.
+ */
+int proto_object_copy(msgpack_zone *zone, const msgpack_object *src, msgpack_object *dst);
+/* A NUL-terminated copy of a str object (malloc'd); NULL when o is not a str, holds a NUL byte, or no memory. */
+char *proto_strdup(const msgpack_object *o);
 
 #endif

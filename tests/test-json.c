@@ -1,11 +1,11 @@
-/* JSON -> msgpack (ctl_msgpack_from_json), checked directly and round-tripped back through
- * ctl_json_from_msgpack (client/json.c, compiled into this test). */
+/* JSON -> msgpack (proto_msgpack_from_json), checked directly and round-tripped back through
+ * proto_json_from_msgpack (proto/json.c). */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "../client/json.h"
+#include "json.h"
 
 static msgpack_sbuffer sb;
 static msgpack_packer pk;
@@ -33,7 +33,7 @@ static const msgpack_object *convert(const char *text) {
   in = json_loads(text, JSON_DECODE_ANY | JSON_ALLOW_NUL, &err);
   cr_assert_not_null(in, "bad test JSON: %s", err.text);
   msgpack_sbuffer_clear(&sb);
-  cr_assert_eq(ctl_msgpack_from_json(in, &pk), 0);
+  cr_assert_eq(proto_msgpack_from_json(in, &pk), 0);
   cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
   return &up.data;
 }
@@ -93,7 +93,7 @@ Test(json, keys_keep_their_length) {
 
   /* jansson's parser refuses NUL in keys, but an object built in code may have one */
   cr_assert_eq(json_object_setn_new(obj, "k\0x", 3, json_integer(2)), 0);
-  cr_assert_eq(ctl_msgpack_from_json(obj, &pk), 0);
+  cr_assert_eq(proto_msgpack_from_json(obj, &pk), 0);
   cr_assert_eq(msgpack_unpack_next(&up, sb.data, sb.size, NULL), MSGPACK_UNPACK_SUCCESS);
   o = &up.data;
   cr_assert_eq(o->via.map.size, 1);
@@ -101,7 +101,7 @@ Test(json, keys_keep_their_length) {
   json_decref(obj);
 }
 
-Test(json, round_trips_through_ctl_json_from_msgpack) {
+Test(json, round_trips_through_proto_json_from_msgpack) {
   static const char *docs[] = {
       "{\"variants\": {\"null\": {}, \"x86_64_v3\": {\"x86_64\": {\"level\": [\"v3\"]}}},"
       " \"default-priorities\": {\"namespace\": [\"x86_64\"], \"feature\": {}, \"property\": {}}}",
@@ -113,7 +113,7 @@ Test(json, round_trips_through_ctl_json_from_msgpack) {
 
   for (size_t i = 0; i < sizeof docs / sizeof *docs; i++) {
     const msgpack_object *o = convert(docs[i]);
-    json_t *back = ctl_json_from_msgpack(o);
+    json_t *back = proto_json_from_msgpack(o);
     char *a = json_dumps(in, JSON_ENCODE_ANY | JSON_COMPACT), *b = json_dumps(back, JSON_ENCODE_ANY | JSON_COMPACT);
     cr_assert_not_null(back);
     cr_assert(json_equal(in, back), "%s became %s", a, b);
@@ -143,8 +143,8 @@ Test(json, writer_failure_is_reported) {
   for (int limit = 0; limit < 40; limit++) {
     int budget = limit;
     msgpack_packer_init(&bad, &budget, failing_write);
-    cr_assert_eq(ctl_msgpack_from_json(j, &bad), limit < 29 ? -1 : 0, "budget %d", limit);
+    cr_assert_eq(proto_msgpack_from_json(j, &bad), limit < 29 ? -1 : 0, "budget %d", limit);
   }
   json_decref(j);
-  cr_assert_eq(ctl_msgpack_from_json(NULL, &pk), -1);
+  cr_assert_eq(proto_msgpack_from_json(NULL, &pk), -1);
 }

@@ -37,6 +37,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <msgpack.h>
+
+#include <backend/param.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -76,29 +80,27 @@ struct backend_str_list {
  * Backend adapters
  */
 
-/* How a parameter may be passed, as in a Python signature. */
-enum backend_param_kind {
-  BACKEND_PARAM_POSITIONAL = 1,   /* positional or keyword: def f(data) */
-  BACKEND_PARAM_KEYWORD_ONLY = 2, /* after *: def f(*, method="fast") */
-  BACKEND_PARAM_VAR_POSITIONAL = 3, /* *args: hosts cannot route these, so they are refused */
-  BACKEND_PARAM_VAR_KEYWORD = 4,  /* **kwargs */
-};
-
-struct backend_param {
-  const char *name;      /* a leading '_' marks it private: never shown in host docs */
-  uint32_t kind;         /* enum backend_param_kind */
-  /*
-   * The default value as JSON text ("null", "\"fast\"", "4096", "false"), or NULL when the
-   * parameter has no default (required).
-   */
-  const char *default_json;
-};
-
-/* Opaque call context: arguments in, result out (accessors come with backend dispatch). */
+/*
+ * One call of a backend function: its arguments in, its result out, through the
+ * backend_call_* SDK calls below. Opaque; valid only until the function returns.
+ */
 typedef struct backend_call backend_call;
 
-/* A backend function. Returns 0, or a negative value after reporting through the SDK. */
+/*
+ * A backend function. Reads its arguments with backend_call_arg, packs its result into
+ * backend_call_result, and returns:
+ *   0                               success (nothing packed: the result is nil);
+ *   BACKEND_CALL_NOT_IMPLEMENTED    it does not handle these arguments (say why with
+ *                                   backend_call_not_implemented): the host's own
+ *                                   implementation runs instead, and the result says why;
+ *   another negative value          failure (say why with backend_call_fail): the caller
+ *                                   gets Backend.CallFailed with that message, no fallback.
+ * Runs on a daemon worker thread, never on the daemon's I/O thread.
+ */
 typedef int (*backend_impl)(void *self, backend_call *call);
+
+/* What backend_call_not_implemented returns, for `return backend_call_not_implemented(...)`. */
+#define BACKEND_CALL_NOT_IMPLEMENTED (-38) /* -ENOSYS */
 
 struct backend_function {
   const char *name;                   /* the host function it implements */
@@ -203,6 +205,35 @@ int variant_configs_fail(variant_configs *out, const char *message);
 
 /* Adds one value to a build variable (variables are lists of strings, in order). */
 int variant_build_setup_add(variant_build_setup *out, const char *variable, const char *value);
+
+/* ------------------------------------------------------------------------------------------
+ * SDK: one call of a backend function (backend_impl). Arguments are msgpack-c objects;
+ * numeric arrays are <backend/ndarray.h> values.
+ */
+
+/*
+ * The argument for parameter `name`: the value the caller passed (after the host's routing
+ * rules: shared parameters the caller passed and backend-only ones), else this function's
+ * own default (default_json), else NULL. Positional arguments are bound to this function's
+ * parameters by name, so a function never needs to know how an argument was passed.
+ */
+const msgpack_object *backend_call_arg(const backend_call *call, const char *name);
+
+/* Where the result goes: pack exactly one value (an ndarray with backend_ndarray_pack, ...). */
+msgpack_packer *backend_call_result(backend_call *call);
+
+/* Records why the call failed (printf-style); returns -EIO for `return backend_call_fail(...)`. */
+int backend_call_fail(backend_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * Says this function does not handle these arguments (printf-style reason, e.g. "method
+ * 'exact' needs float64"); returns BACKEND_CALL_NOT_IMPLEMENTED. The host's implementation
+ * then runs, and the result names the reason.
+ */
+int backend_call_not_implemented(backend_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Adds a warning to the result the caller gets (printf-style). Returns 0 or -ENOMEM. */
+int backend_call_warn(backend_call *call, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #ifdef __cplusplus
 }

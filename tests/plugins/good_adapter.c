@@ -1,30 +1,25 @@
 /*
  * Fixture: a well-formed backend adapter with a module entry point ("pkg.module": the
  * descriptor is exported under BACKEND_ADAPTER_SYMBOL). Name "fixture_accel", two aliases,
- * two functions with signatures and numpydoc, safe to call concurrently.
+ * two functions with signatures and numpydoc, safe to call concurrently. compute_score echoes
+ * the arguments it got; normalize scales an array of numbers by its largest magnitude.
  */
+#include <math.h>
+#include <string.h>
+
 #include <backend/plugin.h>
 
+#include "echo_args.h"
+
 /*
- * The implementations. Reading arguments from `call` and writing a result needs the call
- * SDK, which arrives with backend dispatch; until then they accept the call and succeed.
+ * Its method default ("quick") differs from the fixture host's ("fast"), so tests can tell
+ * an omitted argument (the backend's default applies) from one passed at the host default.
  */
-static int compute_score(void *self, backend_call *call) {
-  (void)self;
-  (void)call;
-  return 0;
-}
-
-static int normalize(void *self, backend_call *call) {
-  (void)self;
-  (void)call;
-  return 0;
-}
-
 static const struct backend_param compute_score_params[] = {
     {"data", BACKEND_PARAM_POSITIONAL, NULL},
-    {"method", BACKEND_PARAM_KEYWORD_ONLY, "\"fast\""},
+    {"method", BACKEND_PARAM_KEYWORD_ONLY, "\"quick\""},
     {"batch_size", BACKEND_PARAM_KEYWORD_ONLY, "null"},
+    {"_trace", BACKEND_PARAM_KEYWORD_ONLY, "false"},
     {NULL, 0, NULL},
 };
 
@@ -32,6 +27,42 @@ static const struct backend_param normalize_params[] = {
     {"data", BACKEND_PARAM_POSITIONAL, NULL},
     {NULL, 0, NULL},
 };
+
+/* Answers what it was given, so routing tests see exactly what arrived. */
+static int compute_score(void *self, backend_call *call) {
+  (void)self;
+  return echo_args(call, compute_score_params);
+}
+
+/* data / max |data|, over an array of numbers. */
+static int normalize(void *self, backend_call *call) {
+  const msgpack_object *data = backend_call_arg(call, "data");
+  msgpack_packer *pk = backend_call_result(call);
+  double max = 0;
+  (void)self;
+  if (data == NULL || data->type != MSGPACK_OBJECT_ARRAY)
+    return backend_call_fail(call, "data must be an array of numbers");
+  for (uint32_t i = 0; i < data->via.array.size; i++) {
+    const msgpack_object *x = &data->via.array.ptr[i];
+    double v = x->type == MSGPACK_OBJECT_FLOAT64 || x->type == MSGPACK_OBJECT_FLOAT32 ? x->via.f64
+               : x->type == MSGPACK_OBJECT_POSITIVE_INTEGER                          ? (double)x->via.u64
+               : x->type == MSGPACK_OBJECT_NEGATIVE_INTEGER                          ? (double)x->via.i64
+                                                                                     : NAN;
+    if (isnan(v))
+      return backend_call_fail(call, "data[%u] is not a number", i);
+    if ((v < 0 ? -v : v) > max)
+      max = v < 0 ? -v : v;
+  }
+  msgpack_pack_array(pk, data->via.array.size);
+  for (uint32_t i = 0; i < data->via.array.size; i++) {
+    const msgpack_object *x = &data->via.array.ptr[i];
+    double v = x->type == MSGPACK_OBJECT_POSITIVE_INTEGER   ? (double)x->via.u64
+               : x->type == MSGPACK_OBJECT_NEGATIVE_INTEGER ? (double)x->via.i64
+                                                            : x->via.f64;
+    msgpack_pack_double(pk, max > 0 ? v / max : 0);
+  }
+  return 0;
+}
 
 static const struct backend_function functions[] = {
     {
@@ -47,6 +78,8 @@ static const struct backend_function functions[] = {
                "    Scoring method.\n"
                "batch_size\n"
                "    Number of rows per accelerator batch; None picks one from device memory.\n"
+               "_trace\n"
+               "    Internal: never shown in host docs.\n"
                "\n"
                "Returns\n"
                "-------\n"

@@ -7,15 +7,19 @@
 BACKEND_PLUGIN_EXPORT int compute_score(void *self, backend_call *call);
 BACKEND_PLUGIN_EXPORT int fixture_lazy_normalize(void *self, backend_call *call);
 
-/* Arguments and results go through the call SDK, which arrives with backend dispatch. */
+/* Says where it ran, so a test sees the lazily loaded code answer. */
 int compute_score(void *self, backend_call *call) {
   (void)self;
-  (void)call;
+  msgpack_pack_str_with_body(backend_call_result(call), "lazy_impl.compute_score", 23);
   return 0;
 }
 
+/* Hands data back unchanged. */
 int fixture_lazy_normalize(void *self, backend_call *call) {
+  const msgpack_object *data = backend_call_arg(call, "data");
   (void)self;
-  (void)call;
+  if (data == NULL)
+    return backend_call_fail(call, "no data");
+  msgpack_pack_object(backend_call_result(call), *data);
   return 0;
 }

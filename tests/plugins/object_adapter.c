@@ -15,13 +15,13 @@ static void *object_create(void) { return calloc(1, sizeof(struct object_state))
 
 static void object_destroy(void *self) { free(self); }
 
-/* Counts its calls in the instance; the result is written once the call SDK exists. */
+/* Counts its calls in the instance and answers the count: the state lives across calls. */
 static int compute_score(void *self, backend_call *call) {
   struct object_state *state = self;
-  (void)call;
   if (state == NULL)
-    return -EINVAL;
+    return backend_call_fail(call, "no instance: create() was not called");
   state->calls++;
+  msgpack_pack_unsigned_long(backend_call_result(call), state->calls);
   return 0;
 }
 

@@ -94,7 +94,7 @@ static char *key_text(const msgpack_object *k) {
 
   if (k->type == MSGPACK_OBJECT_STR)
     return utf8_copy(k->via.str.ptr, k->via.str.size);
-  j = ctl_json_from_msgpack(k);
+  j = proto_json_from_msgpack(k);
   if (!j)
     return NULL;
   text = json_is_string(j) ? strdup(json_string_value(j))
@@ -108,7 +108,7 @@ static json_t *map(const msgpack_object_map *m) {
 
   for (uint32_t i = 0; obj && i < m->size; i++) {
     char *key = key_text(&m->ptr[i].key);
-    json_t *val = key ? ctl_json_from_msgpack(&m->ptr[i].val) : NULL;
+    json_t *val = key ? proto_json_from_msgpack(&m->ptr[i].val) : NULL;
     if (!val || json_object_set_new(obj, key, val) != 0) {
       json_decref(obj);
       obj = NULL;
@@ -122,7 +122,7 @@ static json_t *array(const msgpack_object_array *a) {
   json_t *arr = json_array();
 
   for (uint32_t i = 0; arr && i < a->size; i++) {
-    if (json_array_append_new(arr, ctl_json_from_msgpack(&a->ptr[i])) != 0) {
+    if (json_array_append_new(arr, proto_json_from_msgpack(&a->ptr[i])) != 0) {
       json_decref(arr);
       arr = NULL;
     }
@@ -142,7 +142,7 @@ static json_t *ext(const msgpack_object_ext *e) {
   return obj;
 }
 
-json_t *ctl_json_from_msgpack(const msgpack_object *o) {
+json_t *proto_json_from_msgpack(const msgpack_object *o) {
   json_t *j;
 
   switch (o->type) {
@@ -190,7 +190,7 @@ static int pack_object(json_t *j, msgpack_packer *pk) {
 #else
     size_t key_len = strlen(key);
 #endif
-    if (pack_str(pk, key, key_len) != 0 || ctl_msgpack_from_json(json_object_iter_value(it), pk) != 0)
+    if (pack_str(pk, key, key_len) != 0 || proto_msgpack_from_json(json_object_iter_value(it), pk) != 0)
       return -1;
   }
   return 0;
@@ -203,13 +203,13 @@ static int pack_array(json_t *j, msgpack_packer *pk) {
   if (msgpack_pack_array(pk, json_array_size(j)) != 0)
     return -1;
   json_array_foreach(j, i, val) {
-    if (ctl_msgpack_from_json(val, pk) != 0)
+    if (proto_msgpack_from_json(val, pk) != 0)
       return -1;
   }
   return 0;
 }
 
-int ctl_msgpack_from_json(json_t *j, msgpack_packer *pk) {
+int proto_msgpack_from_json(json_t *j, msgpack_packer *pk) {
   if (j == NULL)
     return -1;
   switch (json_typeof(j)) {
