@@ -78,12 +78,12 @@ void bench_parse_options(int argc, char **argv, unsigned opts, const char *intro
 
 /* Creates /tmp/<program>.XXXXXX (once) and arranges for its removal at exit and on SIGINT/SIGTERM. */
 const char *bench_tmpdir(void);
-/* Creates the directory <tmpdir>/rel (mode 0755), removed at exit. */
-void bench_tmp_mkdir(const char *rel);
-/* Writes <tmpdir>/rel (mode 0644), removed at exit. */
-void bench_tmp_write(const char *rel, const void *data, size_t len);
-/* Writes the path <tmpdir>/rel into buf. */
-void bench_tmp_path(const char *rel, char *buf, size_t len);
+/* Creates the directory <tmpdir>/rel (mode 0755), removed at exit; returns its path. */
+const char *bench_tmp_mkdir(const char *rel);
+/* Writes the file <tmpdir>/rel (mode 0644), removed at exit; returns its path. */
+const char *bench_tmp_write(const char *rel, const void *data, size_t len);
+/* The path <tmpdir>/rel of a file the caller creates (a socket, say), removed at exit. */
+const char *bench_tmp_file(const char *rel);
 
 /*
  * Starts bin with --socket and --cache in the temporary directory, --log-level warning and
@@ -132,6 +132,14 @@ void bench_raw_echo_start(struct bench_raw_echo *e, const struct bench_wire *w, 
 void bench_raw_echo_stop(struct bench_raw_echo *e);
 /* One raw round trip: write the request, read the response. */
 void bench_raw_roundtrip(int fd, const struct bench_wire *w);
+/* bench_raw_roundtrip on a struct bench_raw_echo, as a bench_probe's call. */
+void bench_raw_probe(void *echo);
+
+/* ---- daemon.ping through libbackend-client ---- */
+
+struct backend_client;
+/* One synchronous daemon.ping (fatal on error); ctx is a backend_client, as a bench_probe's call. */
+void bench_ping_probe(void *client);
 
 /* ---- latency ---- */
 
@@ -182,6 +190,12 @@ struct bench_tp_worker {
 
 /* Runs n workers calling run->step until `seconds` after a common start; returns requests per second. */
 double bench_drive(struct bench_tp_run *run, struct bench_tp_worker *wk, int n, double seconds);
+
+/*
+ * daemon.ping from n threads, one client handle each: sync (call in a loop) or pipelined
+ * (send `window` requests, then receive them all). Returns requests per second.
+ */
+double bench_ping_throughput(const char *socket_path, enum bench_tp_mode mode, int window, int n, double seconds);
 
 /*
  * The raw throughput baseline: n threads over socketpairs against one single-threaded epoll

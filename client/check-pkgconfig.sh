@@ -14,9 +14,33 @@ trap 'rm -rf "$tmp"' EXIT
 
 cat >"$tmp/consumer.c" <<'C'
 #include <backend/client.h>
+#include <backend/host.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+/* A host function's cpu implementation: returns its argument. */
+static int ident(void *user, const backend_args *a, msgpack_packer *out, char *why, size_t len) {
+  (void)user, (void)why, (void)len;
+  return msgpack_pack_object(out, *backend_args_get(a, "x"));
+}
+
+/* A host whose cpu calls run without any daemon. */
+static int host_works(void) {
+  static const struct backend_param params[] = {{"x", BACKEND_PARAM_POSITIONAL, "7"}, {NULL, 0, NULL}};
+  static const struct backend_host_function fns[] = {{"ident", params, "", ident}, {NULL, NULL, NULL, NULL}};
+  static const struct backend_host_decl decl = {.name = "consumer", .functions = fns};
+  backend_host *h;
+  backend_result *r;
+  char why[256];
+  int ok;
+  if (backend_host_new(&decl, "/nonexistent/backendd.sock", &h, why, sizeof why) != 0)
+    return 0;
+  ok = backend_host_call(h, "ident", NULL, 0, NULL, 0, "cpu", -1, &r) == 0 && r->value.via.u64 == 7;
+  backend_result_free(r);
+  backend_host_free(h);
+  return ok;
+}
 
 int main(void) {
   char path[256];
@@ -25,6 +49,8 @@ int main(void) {
     return 1;
   /* no daemon at this path: a clean error, not a crash */
   if (backend_client_connect("/nonexistent/backendd.sock", &c) != -ENOENT || c)
+    return 1;
+  if (!host_works())
     return 1;
   printf("%s\n", backend_strerror(BACKEND_ECLOSED));
   return strlen(backend_strerror(BACKEND_EPROTO)) > 0 ? 0 : 1;

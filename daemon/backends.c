@@ -140,7 +140,8 @@ static const struct backend *holder(const struct backend_table *t, const struct 
 }
 
 static int settle(const struct host *h, struct backend_table *t, struct candidate *c, size_t n) {
-  qsort(c, n, sizeof *c, candidate_cmp);
+  if (n > 1) /* c and t->usable are NULL for a host with no adapters: qsort(NULL, 0, ...) is undefined */
+    qsort(c, n, sizeof *c, candidate_cmp);
   for (size_t i = 0; i < n; i++) {
     const struct plugin_info *info = &c[i].plugin->scan->info;
     const char *name;
@@ -159,7 +160,8 @@ static int settle(const struct host *h, struct backend_table *t, struct candidat
     b->info = info;
     b->trusted = c[i].trusted;
   }
-  qsort(t->usable, t->n, sizeof *t->usable, backend_cmp);
+  if (t->n > 1)
+    qsort(t->usable, t->n, sizeof *t->usable, backend_cmp);
   return 0;
 }
 

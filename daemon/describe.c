@@ -17,64 +17,17 @@
 
 #include "json.h"
 #include "signature.h"
+#include "strbuf.h"
 
-/* ---------------------------------------------------------------------------------------
- * A growable string. Appends after a failed allocation are ignored; sb_take() reports it.
- */
-
-struct sb {
-  char *p;
-  size_t len, cap;
-  bool oom;
-};
-
-static void sb_add(struct sb *b, const char *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap != 0 ? b->cap : 128;
-    char *p;
-
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    if ((p = realloc(b->p, cap)) == NULL) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void sb_adds(struct sb *b, const char *s) {
-  sb_add(b, s, strlen(s));
-}
-
-static void sb_spaces(struct sb *b, size_t n) {
+static void sb_spaces(struct strbuf *b, size_t n) {
   static const char spaces[] = "                ";
 
   while (n > 0) {
     size_t k = n < sizeof spaces - 1 ? n : sizeof spaces - 1;
 
-    sb_add(b, spaces, k);
+    strbuf_add(b, spaces, k);
     n -= k;
   }
-}
-
-/* The string (never NULL unless out of memory), the buffer left empty. */
-static char *sb_take(struct sb *b) {
-  char *p;
-
-  if (!b->oom && b->p == NULL)
-    sb_add(b, "", 0);
-  p = b->oom ? NULL : b->p;
-  if (b->oom)
-    free(b->p);
-  *b = (struct sb){0};
-  return p;
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -249,7 +202,7 @@ static bool entry_names(const struct line *l, const char *name) {
  */
 static int section_param_text(const struct lines *ls, const struct section *sec, const char *name, char **text) {
   size_t entry_indent = SIZE_MAX, first, last, dedent = SIZE_MAX;
-  struct sb b = {0};
+  struct strbuf b = {0};
 
   *text = NULL;
   for (size_t i = sec->body; i < sec->end; i++)
@@ -274,14 +227,14 @@ static int section_param_text(const struct lines *ls, const struct section *sec,
       size_t end = l->len;
 
       if (k > first)
-        sb_add(&b, "\n", 1);
+        strbuf_add(&b, "\n", 1);
       if (l->blank)
         continue;
       while (end > l->indent && (l->s[end - 1] == ' ' || l->s[end - 1] == '\t'))
         end--;
-      sb_add(&b, l->s + dedent, end - dedent);
+      strbuf_add(&b, l->s + dedent, end - dedent);
     }
-    return (*text = sb_take(&b)) != NULL ? 0 : -ENOMEM;
+    return (*text = strbuf_take(&b)) != NULL ? 0 : -ENOMEM;
   }
   return 0;
 }
@@ -378,7 +331,7 @@ static int collect(const struct host_function *hf, const struct describe_provide
 }
 
 /* "a, b": the backends providing name, in provider order (a backend listed twice once). */
-static void add_providers(struct sb *b, const struct describe_provider *p, size_t n, const char *name) {
+static void add_providers(struct strbuf *b, const struct describe_provider *p, size_t n, const char *name) {
   bool first = true;
 
   for (size_t i = 0; i < n; i++) {
@@ -391,17 +344,17 @@ static void add_providers(struct sb *b, const struct describe_provider *p, size_
     if (dup)
       continue;
     if (!first)
-      sb_adds(b, ", ");
-    sb_adds(b, p[i].backend);
+      strbuf_puts(b, ", ");
+    strbuf_puts(b, p[i].backend);
     first = false;
   }
 }
 
 static char *providers_text(const struct describe_provider *p, size_t n, const char *name) {
-  struct sb b = {0};
+  struct strbuf b = {0};
 
   add_providers(&b, p, n, name);
-  return sb_take(&b);
+  return strbuf_take(&b);
 }
 
 /* The first provider's text for name (NULL when none has any). */
@@ -492,26 +445,26 @@ static const char *kind_name(uint32_t kind) {
  * Signature.
  */
 
-static void add_param(struct sb *b, bool *first, const char *prefix, const char *name, const char *repr) {
+static void add_param(struct strbuf *b, bool *first, const char *prefix, const char *name, const char *repr) {
   if (!*first)
-    sb_adds(b, ", ");
+    strbuf_puts(b, ", ");
   *first = false;
-  sb_adds(b, prefix);
-  sb_adds(b, name);
+  strbuf_puts(b, prefix);
+  strbuf_puts(b, name);
   if (repr != NULL) {
-    sb_adds(b, "=");
-    sb_adds(b, repr);
+    strbuf_puts(b, "=");
+    strbuf_puts(b, repr);
   }
 }
 
 static int signature(const struct host_function *hf, const struct bparam *bp, size_t nb, char **out) {
-  struct sb b = {0};
+  struct strbuf b = {0};
   bool first = true, star = false;
   const struct sig_param *varkw = NULL;
   int err = 0;
 
-  sb_adds(&b, hf->name);
-  sb_adds(&b, "(");
+  strbuf_puts(&b, hf->name);
+  strbuf_puts(&b, "(");
   for (size_t i = 0; i < hf->n_params && err == 0; i++) {
     const struct sig_param *sp = &hf->params[i];
     char *repr = NULL;
@@ -554,8 +507,8 @@ static int signature(const struct host_function *hf, const struct bparam *bp, si
   }
   if (varkw != NULL)
     add_param(&b, &first, "**", varkw->name, NULL);
-  sb_adds(&b, ")");
-  *out = sb_take(&b);
+  strbuf_puts(&b, ")");
+  *out = strbuf_take(&b);
   if (err != 0) {
     free(*out);
     *out = NULL;
@@ -580,13 +533,13 @@ char *describe_signature(const struct host_function *hf, const struct describe_p
  * Doc.
  */
 
-static void add_line(struct sb *b, const struct line *l) {
-  sb_add(b, l->s, l->len);
-  sb_add(b, "\n", 1);
+static void add_line(struct strbuf *b, const struct line *l) {
+  strbuf_add(b, l->s, l->len);
+  strbuf_add(b, "\n", 1);
 }
 
 /* The entries, at indentation indent. */
-static int add_entries(struct sb *b, size_t indent, const struct describe_provider *p, size_t n,
+static int add_entries(struct strbuf *b, size_t indent, const struct describe_provider *p, size_t n,
                        const struct bparam *bp, size_t nb) {
   for (size_t i = 0; i < nb; i++) {
     char *text;
@@ -595,19 +548,19 @@ static int add_entries(struct sb *b, size_t indent, const struct describe_provid
     if ((err = bparam_text(p, n, bp[i].name, &text)) < 0)
       return err;
     sb_spaces(b, indent);
-    sb_adds(b, bp[i].name);
-    sb_adds(b, " (");
+    strbuf_puts(b, bp[i].name);
+    strbuf_puts(b, " (");
     add_providers(b, p, n, bp[i].name);
-    sb_adds(b, ")\n");
+    strbuf_puts(b, ")\n");
     for (const char *s = text; s != NULL;) {
       const char *e = strchr(s, '\n');
       size_t len = e != NULL ? (size_t)(e - s) : strlen(s);
 
       if (len > 0) {
         sb_spaces(b, indent + 4);
-        sb_add(b, s, len);
+        strbuf_add(b, s, len);
       }
-      sb_add(b, "\n", 1);
+      strbuf_add(b, "\n", 1);
       s = e != NULL ? e + 1 : NULL;
     }
     free(text);
@@ -615,15 +568,15 @@ static int add_entries(struct sb *b, size_t indent, const struct describe_provid
   return 0;
 }
 
-static void add_section_title(struct sb *b, size_t indent) {
+static void add_section_title(struct strbuf *b, size_t indent) {
   sb_spaces(b, indent);
-  sb_adds(b, "Other Parameters\n");
+  strbuf_puts(b, "Other Parameters\n");
   sb_spaces(b, indent);
-  sb_adds(b, "----------------\n");
+  strbuf_puts(b, "----------------\n");
 }
 
 /* Ends b with exactly one newline (empty stays empty). */
-static void normalise_end(struct sb *b) {
+static void normalise_end(struct strbuf *b) {
   if (b->oom || b->p == NULL)
     return;
   while (b->len > 0 && (b->p[b->len - 1] == '\n' || b->p[b->len - 1] == ' ' || b->p[b->len - 1] == '\t' ||
@@ -631,12 +584,12 @@ static void normalise_end(struct sb *b) {
     b->len--;
   b->p[b->len] = '\0';
   if (b->len > 0)
-    sb_add(b, "\n", 1);
+    strbuf_add(b, "\n", 1);
 }
 
 static int merged_doc(const struct host_function *hf, const struct describe_provider *p, size_t n,
                       const struct bparam *bp, size_t nb, char **out) {
-  struct sb b = {0};
+  struct strbuf b = {0};
   struct lines ls;
   struct section *secs = NULL;
   size_t nsecs = 0;
@@ -676,10 +629,10 @@ static int merged_doc(const struct host_function *hf, const struct describe_prov
       for (size_t i = 0; i < at; i++)
         add_line(&b, &ls.v[i]);
       if (at > 0 && !ls.v[at - 1].blank)
-        sb_add(&b, "\n", 1);
+        strbuf_add(&b, "\n", 1);
       add_section_title(&b, before->indent);
       err = add_entries(&b, before->indent, p, n, bp, nb);
-      sb_add(&b, "\n", 1);
+      strbuf_add(&b, "\n", 1);
       for (size_t i = at; i < ls.n; i++)
         add_line(&b, &ls.v[i]);
     } else {
@@ -699,13 +652,13 @@ static int merged_doc(const struct host_function *hf, const struct describe_prov
       for (size_t i = 0; i < last; i++)
         add_line(&b, &ls.v[i]);
       if (last > 0)
-        sb_add(&b, "\n", 1);
+        strbuf_add(&b, "\n", 1);
       add_section_title(&b, indent);
       err = add_entries(&b, indent, p, n, bp, nb);
     }
   }
   normalise_end(&b);
-  *out = sb_take(&b);
+  *out = strbuf_take(&b);
   if (err == 0 && *out == NULL)
     err = -ENOMEM;
 out:

@@ -328,7 +328,8 @@ static int parse_functions(struct parser *p, const msgpack_object *o) {
     if ((err = parse_function(p, &o->via.array.ptr[i], &h->functions[i])) < 0)
       return err;
   }
-  qsort(h->functions, h->n_functions, sizeof *h->functions, function_cmp);
+  if (h->n_functions > 1) /* qsort(NULL, 0, ...) is undefined: a host may declare no function */
+    qsort(h->functions, h->n_functions, sizeof *h->functions, function_cmp);
   for (size_t i = 1; i < h->n_functions; i++)
     if (strcmp(h->functions[i - 1].name, h->functions[i].name) == 0)
       return fail(p, "function '%s' is declared twice", h->functions[i].name);

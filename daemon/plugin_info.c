@@ -118,6 +118,7 @@ static void parse_default_json(struct parse *p, const char *fn, struct plugin_pa
   json_t *v;
   msgpack_sbuffer buf;
   msgpack_packer pk;
+  msgpack_zone tmp;
   msgpack_object obj;
   if (param->default_json == NULL)
     return;
@@ -128,14 +129,16 @@ static void parse_default_json(struct parse *p, const char *fn, struct plugin_pa
   }
   msgpack_sbuffer_init(&buf);
   msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
+  msgpack_zone_init(&tmp, 1024);
   if (p->info->zone == NULL)
     p->info->zone = msgpack_zone_new(1024);
+  /* Unpacked strings point into buf: the copy owns its bytes. */
   if (p->info->zone == NULL || proto_msgpack_from_json(v, &pk) < 0 ||
-      msgpack_unpack(buf.data, buf.size, NULL, p->info->zone, &obj) != MSGPACK_UNPACK_SUCCESS ||
-      (param->def = msgpack_zone_malloc(p->info->zone, sizeof *param->def)) == NULL)
+      msgpack_unpack(buf.data, buf.size, NULL, &tmp, &obj) != MSGPACK_UNPACK_SUCCESS ||
+      (param->def = msgpack_zone_malloc(p->info->zone, sizeof *param->def)) == NULL ||
+      proto_object_copy(p->info->zone, &obj, param->def) < 0)
     fail(p, -ENOMEM, "out of memory");
-  else
-    *param->def = obj;
+  msgpack_zone_destroy(&tmp);
   msgpack_sbuffer_destroy(&buf);
   json_decref(v);
 }

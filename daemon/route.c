@@ -66,16 +66,31 @@ static int drop_host_only(struct route *r, const char *backend, const struct sig
   return err;
 }
 
+/*
+ * Adds an argument under a copy of name: for a **kwargs backend, which takes arguments under
+ * names that are not its own. The route outlives the request handler (the call may still be
+ * queued when the declaring connection closes or redeclares its host), so it must not point
+ * into the host's declaration.
+ */
+static int add_copy(struct route *r, const char *name, size_t len, const msgpack_object *value) {
+  char *copy;
+  for (size_t i = 0; i < r->n; i++)
+    if (strlen(r->names[i]) == len && strncmp(r->names[i], name, len) == 0)
+      return 0; /* a name reaches the backend once */
+  if (r->n_owned == SIG_MAX_PARAMS)
+    return -E2BIG;
+  if ((copy = strndup(name, len)) == NULL)
+    return -ENOMEM;
+  r->owned[r->n_owned++] = copy;
+  return add(r, copy, value);
+}
+
 static int forward_extra(struct route *r, const struct plugin_function *bf, const msgpack_object_kv *kv) {
   const char *name = backend_name_for(bf, kv->key.via.str.ptr, kv->key.via.str.size);
-  char *copy;
   if (name != NULL)
     return add(r, name, &kv->val);
   /* A **kwargs backend takes it under the caller's spelling. */
-  if (r->n_owned == SIG_MAX_PARAMS || (copy = strndup(kv->key.via.str.ptr, kv->key.via.str.size)) == NULL)
-    return -ENOMEM;
-  r->owned[r->n_owned++] = copy;
-  return add(r, copy, &kv->val);
+  return add_copy(r, kv->key.via.str.ptr, kv->key.via.str.size, &kv->val);
 }
 
 static int route_extras(const struct host *h, const struct host_function *hf, const char *backend,
@@ -147,7 +162,7 @@ int route_call(const struct host *h, const struct host_function *hf, const char 
     if ((name = backend_name_for(bf, p->name, strlen(p->name))) != NULL)
       err = add(r, name, b.values[i]);
     else if (takes_var_keyword(&bf->sig))
-      err = add(r, p->name, b.values[i]);
+      err = add_copy(r, p->name, strlen(p->name), b.values[i]);
     else
       err = drop_host_only(r, backend, p, b.values[i]);
     if (err < 0)

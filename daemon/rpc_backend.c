@@ -187,20 +187,6 @@ static void fail_route(struct request *req, int err, const char *why) {
     request_fail(req, PROTO_CODE_BACKEND_INVALID_ARGUMENTS, "%s", why);
 }
 
-/* The host's implementation runs: the arguments are checked against its signature only. */
-static void call_on_host(struct request *req, struct host *h, const struct host_function *hf, const char *backend,
-                         bool trusted, const char *fallback, const char *first_warning) {
-  struct route r;
-  char why[512];
-  int err = route_call(h, hf, backend, NULL, request_param(req, "args"), request_param(req, "kwargs"), &r, why,
-                       sizeof why);
-  if (err < 0)
-    fail_route(req, err, why);
-  else
-    dispatch_reply_fallback(req, backend != NULL ? backend : "cpu", trusted, fallback, first_warning, &r);
-  route_clear(&r);
-}
-
 /* The first call to an untrusted backend on a connection says so, and who provides it. */
 static char *untrusted_warning(struct request *req, struct host *h, const struct backend *b) {
   const struct plugin *p = b->plugin;
@@ -211,6 +197,28 @@ static char *untrusted_warning(struct request *req, struct host *h, const struct
                h->name, p->dist_name, p->dist_version != NULL ? p->dist_version : "", p->name, p->value) < 0)
     return NULL;
   return w;
+}
+
+/*
+ * The host's implementation runs: the arguments are checked against its signature only. b is
+ * the backend that lacks the function, or NULL for cpu.
+ */
+static void call_on_host(struct request *req, struct host *h, const struct host_function *hf, const struct backend *b,
+                         const char *fallback) {
+  struct route r;
+  char why[512], *warning;
+  int err = route_call(h, hf, b != NULL ? b->info->name : NULL, NULL, request_param(req, "args"),
+                       request_param(req, "kwargs"), &r, why, sizeof why);
+  if (err < 0) {
+    fail_route(req, err, why);
+  } else {
+    /* Only an answer that can carry it uses up the first-use warning. */
+    warning = b != NULL ? untrusted_warning(req, h, b) : NULL;
+    dispatch_reply_fallback(req, b != NULL ? b->info->name : "cpu", b != NULL ? b->trusted : true, fallback, warning,
+                            &r);
+    free(warning);
+  }
+  route_clear(&r);
 }
 
 static void backend_call(struct request *req) {
@@ -225,22 +233,26 @@ static void backend_call(struct request *req) {
   if (h == NULL || (hf = find_host_function(req, h)) == NULL || !param_cstr(req, "backend", name, sizeof name))
     return;
   if (name[0] == '\0' || strcmp(name, "cpu") == 0) {
-    call_on_host(req, h, hf, NULL, true, "the cpu backend is the host's own implementation", NULL);
+    call_on_host(req, h, hf, NULL, "the cpu backend is the host's own implementation");
     return;
   }
   if ((b = select_backend(req, h, name)) == NULL)
     return;
-  warning = untrusted_warning(req, h, b);
   if ((fn = find_function(b->info, hf->name)) < 0) {
     snprintf(fallback, sizeof fallback, "backend '%s' does not implement %s", b->info->name, hf->name);
-    call_on_host(req, h, hf, b->info->name, b->trusted, fallback, warning);
-  } else if ((err = route_call(h, hf, b->info->name, &b->info->functions[fn], request_param(req, "args"),
-                               request_param(req, "kwargs"), &r, why, sizeof why)) < 0) {
+    call_on_host(req, h, hf, b, fallback);
+    return;
+  }
+  if ((err = route_call(h, hf, b->info->name, &b->info->functions[fn], request_param(req, "args"),
+                        request_param(req, "kwargs"), &r, why, sizeof why)) < 0) {
     route_clear(&r);
     fail_route(req, err, why);
-  } else if ((err = dispatch_submit(req, b, (size_t)fn, &r, warning)) < 0) {
-    request_fail(req, PROTO_CODE_INTERNAL, "cannot queue the call: %s", strerror(-err));
+    return;
   }
+  /* After routing: a call refused for its arguments does not use up the first-use warning. */
+  warning = untrusted_warning(req, h, b);
+  if ((err = dispatch_submit(req, b, (size_t)fn, &r, warning)) < 0)
+    request_fail(req, PROTO_CODE_INTERNAL, "cannot queue the call: %s", strerror(-err));
   free(warning);
 }
 

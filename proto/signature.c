@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "backend/param.h"
+#include "strbuf.h"
 
 /* Writes "f() <reason>" to why and returns -EINVAL. */
 __attribute__((format(printf, 4, 5)))
@@ -44,7 +45,7 @@ static bool str_obj_eq(const msgpack_object_str *a, const msgpack_object_str *b)
 }
 
 int sig_find(const struct sig *s, const char *name, size_t len) {
-  for (size_t i = 0; i < s->n && i < SIG_MAX_PARAMS; i++) {
+  for (size_t i = 0; i < s->n; i++) {
     const char *p = s->params[i].name;
     if (p && strlen(p) == len && bytes_eq(p, name, len))
       return (int)i;
@@ -227,39 +228,6 @@ bool sig_value_equal(const msgpack_object *a, const msgpack_object *b) {
 
 /* --- repr --- */
 
-/* A growing NUL-terminated string; after a failed allocation every append is a no-op. */
-struct buf {
-  char *p;
-  size_t len, cap;
-  bool oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n) {
-  if (b->oom)
-    return;
-  if (b->len + n + 1 > b->cap) {
-    size_t cap = b->cap ? b->cap : 32;
-    char *p;
-
-    while (cap < b->len + n + 1)
-      cap *= 2;
-    if (!(p = realloc(b->p, cap))) {
-      b->oom = true;
-      return;
-    }
-    b->p = p;
-    b->cap = cap;
-  }
-  if (n > 0)
-    memcpy(b->p + b->len, s, n);
-  b->len += n;
-  b->p[b->len] = '\0';
-}
-
-static void buf_puts(struct buf *b, const char *s) {
-  buf_add(b, s, strlen(s));
-}
-
 /* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when it is invalid. */
 static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp) {
   size_t len;
@@ -290,40 +258,40 @@ static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp) {
  * that are not UTF-8 (Python could not have decoded them), so the result stays valid UTF-8.
  * Python also escapes non-printable characters above U+00FF (\uXXXX); they pass through.
  */
-static void repr_str(struct buf *b, const char *s, size_t n) {
+static void repr_str(struct strbuf *b, const char *s, size_t n) {
   const unsigned char *u = (const unsigned char *)s;
   char quote = (n > 0 && memchr(s, '\'', n) && !memchr(s, '"', n)) ? '"' : '\'';
   char esc[8];
 
-  buf_add(b, &quote, 1);
+  strbuf_add(b, &quote, 1);
   for (size_t i = 0; i < n;) {
     uint32_t cp = u[i];
     size_t len = u[i] < 0x80 ? 1 : utf8_len(u + i, n - i, &cp);
 
     if (len == 0) {
       snprintf(esc, sizeof esc, "\\x%02x", u[i]);
-      buf_puts(b, esc);
+      strbuf_puts(b, esc);
       i++;
       continue;
     }
     if (cp == '\\' || cp == (uint32_t)quote) {
       esc[0] = '\\', esc[1] = (char)cp;
-      buf_add(b, esc, 2);
+      strbuf_add(b, esc, 2);
     } else if (cp == '\n') {
-      buf_puts(b, "\\n");
+      strbuf_puts(b, "\\n");
     } else if (cp == '\r') {
-      buf_puts(b, "\\r");
+      strbuf_puts(b, "\\r");
     } else if (cp == '\t') {
-      buf_puts(b, "\\t");
+      strbuf_puts(b, "\\t");
     } else if (cp < 0x20 || (cp >= 0x7f && cp <= 0xa0) || cp == 0xad) {
       snprintf(esc, sizeof esc, "\\x%02x", (unsigned)cp);
-      buf_puts(b, esc);
+      strbuf_puts(b, esc);
     } else {
-      buf_add(b, s + i, len);
+      strbuf_add(b, s + i, len);
     }
     i += len;
   }
-  buf_add(b, &quote, 1);
+  strbuf_add(b, &quote, 1);
 }
 
 /*
@@ -332,16 +300,16 @@ static void repr_str(struct buf *b, const char *s, size_t n) {
  * 1e+100 / 1.5e-07. (%g alone would switch to an exponent as soon as it exceeds the
  * digit count: 1e+05 where Python writes 100000.0.)
  */
-static void repr_float(struct buf *b, double d) {
+static void repr_float(struct strbuf *b, double d) {
   char s[64];
   int prec = 17, exp;
 
   if (isnan(d)) {
-    buf_puts(b, "nan");
+    strbuf_puts(b, "nan");
     return;
   }
   if (isinf(d)) {
-    buf_puts(b, d < 0 ? "-inf" : "inf");
+    strbuf_puts(b, d < 0 ? "-inf" : "inf");
     return;
   }
   for (int p = 1; p <= 17; p++) {
@@ -354,32 +322,32 @@ static void repr_float(struct buf *b, double d) {
   snprintf(s, sizeof s, "%.*e", prec - 1, d);
   exp = atoi(strchr(s, 'e') + 1);
   if (exp < -4 || exp >= 16) {
-    buf_puts(b, s);
+    strbuf_puts(b, s);
     return;
   }
   snprintf(s, sizeof s, "%.*f", prec - 1 - exp > 0 ? prec - 1 - exp : 0, d);
-  buf_puts(b, s);
+  strbuf_puts(b, s);
   if (!strchr(s, '.'))
-    buf_puts(b, ".0");
+    strbuf_puts(b, ".0");
 }
 
-static void repr(struct buf *b, const msgpack_object *o) {
+static void repr(struct strbuf *b, const msgpack_object *o) {
   char num[32];
 
   switch (o->type) {
   case MSGPACK_OBJECT_NIL:
-    buf_puts(b, "None");
+    strbuf_puts(b, "None");
     break;
   case MSGPACK_OBJECT_BOOLEAN:
-    buf_puts(b, o->via.boolean ? "True" : "False");
+    strbuf_puts(b, o->via.boolean ? "True" : "False");
     break;
   case MSGPACK_OBJECT_POSITIVE_INTEGER:
     snprintf(num, sizeof num, "%" PRIu64, o->via.u64);
-    buf_puts(b, num);
+    strbuf_puts(b, num);
     break;
   case MSGPACK_OBJECT_NEGATIVE_INTEGER:
     snprintf(num, sizeof num, "%" PRId64, o->via.i64);
-    buf_puts(b, num);
+    strbuf_puts(b, num);
     break;
   case MSGPACK_OBJECT_FLOAT32:
   case MSGPACK_OBJECT_FLOAT64:
@@ -389,46 +357,41 @@ static void repr(struct buf *b, const msgpack_object *o) {
     repr_str(b, o->via.str.ptr, o->via.str.size);
     break;
   case MSGPACK_OBJECT_ARRAY:
-    buf_puts(b, "[");
+    strbuf_puts(b, "[");
     for (uint32_t i = 0; i < o->via.array.size; i++) {
       if (i > 0)
-        buf_puts(b, ", ");
+        strbuf_puts(b, ", ");
       repr(b, &o->via.array.ptr[i]);
     }
-    buf_puts(b, "]");
+    strbuf_puts(b, "]");
     break;
   case MSGPACK_OBJECT_MAP:
-    buf_puts(b, "{");
+    strbuf_puts(b, "{");
     for (uint32_t i = 0; i < o->via.map.size; i++) {
       if (i > 0)
-        buf_puts(b, ", ");
+        strbuf_puts(b, ", ");
       repr(b, &o->via.map.ptr[i].key);
-      buf_puts(b, ": ");
+      strbuf_puts(b, ": ");
       repr(b, &o->via.map.ptr[i].val);
     }
-    buf_puts(b, "}");
+    strbuf_puts(b, "}");
     break;
   case MSGPACK_OBJECT_BIN:
-    buf_puts(b, "<bytes>");
+    strbuf_puts(b, "<bytes>");
     break;
   case MSGPACK_OBJECT_EXT:
     snprintf(num, sizeof num, "<ext %d>", (int)o->via.ext.type);
-    buf_puts(b, num);
+    strbuf_puts(b, num);
     break;
   default:
-    buf_puts(b, "<?>");
+    strbuf_puts(b, "<?>");
     break;
   }
 }
 
 char *sig_value_repr(const msgpack_object *o) {
-  struct buf b = { 0 };
+  struct strbuf b = { 0 };
 
-  buf_add(&b, "", 0); /* an empty result is still a string */
   repr(&b, o);
-  if (b.oom) {
-    free(b.p);
-    return NULL;
-  }
-  return b.p;
+  return strbuf_take(&b);
 }

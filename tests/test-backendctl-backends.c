@@ -307,17 +307,19 @@ Test(backendctl_backends, describe) {
   cr_assert(strstr(jstr(j, "signature"), "batch_size=None") != NULL, "signature: %s", jstr(j, "signature"));
   cr_assert(strncmp(jstr(j, "doc"), "Compute a score.\n", 17) == 0, "doc:\n%s", jstr(j, "doc"));
   cr_assert(strstr(jstr(j, "doc"), "Other Parameters") != NULL, "doc:\n%s", jstr(j, "doc"));
-  cr_assert(strstr(jstr(j, "doc"), "batch_size (") != NULL, "doc:\n%s", jstr(j, "doc"));
+  cr_assert(strstr(jstr(j, "doc"), "\nbatch_size (fixture_accel, fixture_lazy)\n") != NULL, "doc:\n%s",
+            jstr(j, "doc"));
   params = json_object_get(j, "parameters");
   cr_assert(json_is_array(params), "parameters: %s", jstr(j, "parameters"));
   p = find_named(params, "name", "data");
   cr_assert_not_null(p, "no parameter data");
   cr_assert_str_eq(jstr(p, "kind"), "positional");
+  cr_assert(json_is_null(json_object_get(p, "default")), "data is required: no default");
   cr_assert(provider_names(json_object_get(p, "provider"), "host"));
   p = find_named(params, "name", "method");
   cr_assert_not_null(p, "no parameter method");
   cr_assert_str_eq(jstr(p, "kind"), "keyword_only");
-  cr_assert_str_eq(jstr(p, "default"), "fast");
+  cr_assert_str_eq(jstr(p, "default"), "'fast'"); /* as the signature shows it */
   p = find_named(params, "name", "batch_size");
   cr_assert_not_null(p, "no parameter batch_size");
   cr_assert(provider_names(json_object_get(p, "provider"), "fixture_accel"), "batch_size's provider");

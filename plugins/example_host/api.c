@@ -71,6 +71,8 @@ int example_host_compute_score(example_host *eh, const float *data, size_t n,
     kw[n_kw++] = (struct eh_kwarg){"copy", EH_KW_BOOL, NULL, 1};
   if (opts->batch_size != 0)
     kw[n_kw++] = (struct eh_kwarg){"batch_size", EH_KW_INT, NULL, opts->batch_size};
+  if (score == NULL)
+    return eh_finish(NULL, -EINVAL, &opts->call);
   rc = eh_dispatch(eh->h, "compute_score", data, n, kw, n_kw, &opts->call, &r);
   if (rc == 0)
     rc = as_double(&r->value, score);
@@ -131,7 +133,10 @@ static int as_summary(const msgpack_object *o, struct example_host_summary *s) {
 int example_host_summarize(example_host *eh, const float *data, size_t n, const struct example_host_call *call,
                            struct example_host_summary *out) {
   backend_result *r;
-  int rc = eh_dispatch(eh->h, "summarize", data, n, NULL, 0, call, &r);
+  int rc;
+  if (out == NULL)
+    return eh_finish(NULL, -EINVAL, call);
+  rc = eh_dispatch(eh->h, "summarize", data, n, NULL, 0, call, &r);
   if (rc == 0)
     rc = as_summary(&r->value, out);
   return eh_finish(r, rc, call);

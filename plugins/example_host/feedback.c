@@ -58,7 +58,7 @@ static int check_empty_score(example_host *eh, const char *backend, char *why, s
   backend_result *info = NULL;
   struct example_host_score_opts o = {.call = {.backend = backend, .info = &info}};
   double score;
-  float none[1];
+  float none[1] = {0};
   int rc = example_host_compute_score(eh, none, 0, &o, &score);
   backend_result_free(info);
   if (rc != BACKEND_ECALL)
@@ -192,7 +192,7 @@ static int check_summarize(backend_host *h, const char *backend, void *user, cha
     return fail(why, why_len, NO_USER);
   if ((x = malloc(MAX_SIZE * sizeof *x)) == NULL)
     return fail(why, why_len, "out of memory");
-  rc = summarize_one(user, backend, x, 0, why, why_len);
+  rc = summarize_one(user, backend, NULL, 0, why, why_len) /* the empty array */;
   for (size_t o = 0; o < N_OFFSETS && rc == 0; o++)
     for (size_t s = 0; s < N_SIZES && rc == 0; s++) {
       fill(x, sizes[s], offsets[o]);

@@ -1,0 +1,59 @@
+/*
+ * The host's daemon connection: made on first need, the host declared on it before its
+ * first request (a declaration lives as long as the connection), dropped when it breaks so
+ * that the next request reconnects and declares again. Guarded by the host's lock.
+ */
+#include "host-private.h"
+
+#include <errno.h>
+
+/* Whether the connection is still good after err (a client handle is unusable after most errors). */
+static bool usable_after(int err) {
+  return err == 0 || err == BACKEND_EREMOTE || err == -ETIMEDOUT || err == BACKEND_EINVAL;
+}
+
+static void drop(backend_host *h) {
+  backend_client_free(h->client);
+  h->client = NULL;
+  h->declared = false;
+}
+
+/* Connects and declares as needed. A refused declaration: BACKEND_EREMOTE with its answer in *out. */
+static int ready(backend_host *h, int timeout_ms, backend_reply **out) {
+  backend_reply *r;
+  int err;
+
+  if (!h->client && (err = backend_client_connect(h->socket_path, &h->client)) != 0) {
+    h->client = NULL;
+    return err;
+  }
+  if (h->declared)
+    return 0;
+  err = backend_client_call(h->client, "host.declare", h->decl.data, h->decl.size, timeout_ms, &r);
+  if (err == BACKEND_EREMOTE)
+    *out = r;
+  else if (err == 0) {
+    backend_reply_free(r);
+    h->declared = true;
+  }
+  return err;
+}
+
+int host_rpc(backend_host *h, const char *method, const void *params, size_t params_len, int timeout_ms,
+             backend_reply **out) {
+  int err;
+
+  *out = NULL;
+  pthread_mutex_lock(&h->lock);
+  err = ready(h, timeout_ms, out);
+  if (err == 0)
+    err = backend_client_call(h->client, method, params, params_len, timeout_ms, out);
+  if (!usable_after(err))
+    drop(h);
+  pthread_mutex_unlock(&h->lock);
+  return err;
+}
+
+void host_conn_close(backend_host *h) {
+  drop(h);
+}
