@@ -110,7 +110,8 @@ static uint32_t send_hold(backend_client *c, const char *group, const char *name
 
 static void expect_hold(backend_client *c, const char *version, const char *says) {
   backend_reply *r;
-  cr_assert_eq(backend_client_recv(c, HARNESS_TIMEOUT_MS, &r), 0);
+  int err = backend_client_recv(c, HARNESS_TIMEOUT_MS, &r);
+  cr_assert_eq(err, 0, "test.plugin_hold: %s", err == BACKEND_EREMOTE ? r->error_message : backend_strerror(err));
   cr_expect(harness_str_eq(harness_get(&r->result, "version"), version), "held plugin is not version %s", version);
   cr_expect(harness_str_eq(harness_get(&r->result, "says"), says), "held plugin's code does not say %s", says);
   backend_reply_free(r);
@@ -275,6 +276,7 @@ Test(plugins, reload_adds_removes_and_replaces_while_calls_run_on_their_code) {
 
   /* A call holds alpha 1.0's code while alpha is replaced by 2.0 and beta appears. */
   send_hold(holder, "variant_plugins", "alpha", 1500);
+  harness_ping(holder, d); /* answered after the hold has loaded alpha 1.0: only then replace it */
   cr_assert_eq(plugin_tree_remove_dist(tree, "alpha", "1.0"), 0);
   cr_assert_eq(plugin_tree_add_dist(tree, "alpha", "2.0", "[variant_plugins]\nalpha = alpha.mod:Plugin\n"), 0);
   cr_assert_eq(plugin_tree_replace(tree, "alpha/mod.so", class_variant), 0);
