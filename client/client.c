@@ -327,9 +327,7 @@ static int pump(backend_client *c, int timeout_ms, enum wait_for what) {
 static int check_params(const void *params, size_t len, const struct proto_limits *limits) {
   const unsigned char *p = params;
   struct proto_limits l = *limits;
-  struct proto_frame f;
-  const char *msg;
-  size_t off = 0, msglen = 0;
+  size_t msglen = 0;
   int r;
 
   if (len == 0)
@@ -341,22 +339,7 @@ static int check_params(const void *params, size_t len, const struct proto_limit
     return BACKEND_EINVAL;
   /* In the request the map sits two levels down ([0, id, method, [map]]). */
   l.max_depth = l.max_depth > 2 ? l.max_depth - 2 : 1;
-  proto_frame_init(&f, &l);
-  do {
-    char *buf;
-    size_t room;
-    r = proto_frame_reserve(&f, len - off, &buf, &room);
-    if (r == 0) {
-      memcpy(buf, p + off, room);
-      proto_frame_commit(&f, room);
-      off += room;
-    }
-  } while (r == 0 && off < len);
-  if (r == 0)
-    r = proto_frame_next(&f, &msg, &msglen);
-  proto_frame_free(&f);
-  if (r == PROTO_ENOMEM)
-    return -ENOMEM;
+  r = proto_frame_measure(&l, params, len, &msglen);
   return r == 1 && msglen == len ? 0 : BACKEND_EINVAL;
 }
 

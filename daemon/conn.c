@@ -16,6 +16,10 @@
 #include "router.h"
 
 #define READ_CHUNK 65536
+/* While a message larger than that arrives, read as much as the socket holds at once. */
+#define LARGE_READ_CHUNK (1024 * 1024)
+/* Messages at least this large are not copied out of their read buffer (request_new). */
+#define STEAL_MIN (1024 * 1024)
 #define OUT_KEEP (256 * 1024) /* output buffer kept between answers */
 
 struct conn {
@@ -185,23 +189,38 @@ static void dispatch(struct conn *c, struct request *req, const struct proto_msg
   req->method->handler(req);
 }
 
-static void handle_message(struct conn *c, const char *bytes, size_t len) {
-  struct request *req = malloc(sizeof *req + len);
-  msgpack_object obj;
-  struct proto_msg m = {0};
-  const char *why;
-  int err;
+/*
+ * A request keeps its message's bytes for as long as it runs. A large message keeps the read
+ * buffer it arrived in: copying it would cost the loop a page fault per 4 KiB of it.
+ */
+static struct request *request_new(struct conn *c, const char *bytes, size_t len) {
+  char *stolen = len >= STEAL_MIN ? proto_frame_steal(&c->frame, bytes, len) : NULL;
+  struct request *req = malloc(sizeof *req + (stolen != NULL ? 0 : len));
   if (req == NULL) {
-    conn_violation(c, PROTO_ENOMEM, "out of memory");
-    return;
+    free(stolen);
+    return NULL;
   }
   memset(req, 0, sizeof *req);
   req->daemon = c->d;
   req->conn = c;
   req->len = len;
-  memcpy(req->bytes, bytes, len);
+  req->owned_bytes = stolen;
+  req->bytes = stolen != NULL ? stolen : memcpy(req->inline_bytes, bytes, len);
   if (!msgpack_zone_init(&req->zone, 1024)) {
+    free(stolen);
     free(req);
+    return NULL;
+  }
+  return req;
+}
+
+static void handle_message(struct conn *c, const char *bytes, size_t len) {
+  struct request *req = request_new(c, bytes, len);
+  msgpack_object obj;
+  struct proto_msg m = {0};
+  const char *why;
+  int err;
+  if (req == NULL) {
     conn_violation(c, PROTO_ENOMEM, "out of memory");
     return;
   }
@@ -215,8 +234,7 @@ static void handle_message(struct conn *c, const char *bytes, size_t len) {
     return;
   }
   if (err < 0) {
-    msgpack_zone_destroy(&req->zone);
-    free(req);
+    request_discard(req);
     conn_violation(c, err, why);
     return;
   }
@@ -230,20 +248,19 @@ static void handle_message(struct conn *c, const char *bytes, size_t len) {
     log_debug("client %llu sent notification '%.*s': ignored", (unsigned long long)c->id, (int)m.method_len, m.method);
     break;
   case PROTO_RESPONSE:
-    msgpack_zone_destroy(&req->zone);
-    free(req);
+    request_discard(req);
     conn_violation(c, PROTO_EINVALID, "the daemon sends no requests, so it takes no responses");
     return;
   }
-  msgpack_zone_destroy(&req->zone);
-  free(req);
+  request_discard(req);
 }
 
 static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
   struct conn *c = handle->data;
   char *base;
   size_t len;
-  if (proto_frame_reserve(&c->frame, READ_CHUNK, &base, &len) < 0) {
+  size_t want = proto_frame_pending(&c->frame) >= READ_CHUNK ? LARGE_READ_CHUNK : READ_CHUNK;
+  if (proto_frame_reserve(&c->frame, want, &base, &len) < 0) {
     *buf = uv_buf_init(NULL, 0); /* libuv then reports UV_ENOBUFS */
     return;
   }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "exec.h"
 #include "hosts.h"
 #include "log.h"
 #include "plugins.h"
@@ -32,6 +33,10 @@ static int daemon_setup(struct daemon *d, int (*register_extra)(struct daemon *)
   int err;
   d->started_ns = uv_hrtime();
   router_init(&d->router);
+  if ((err = exec_pool_new(d->loop, &d->exec)) < 0) {
+    log_error("cannot start the worker threads: %s", strerror(-err));
+    return err;
+  }
   /* Reload hooks run in this order: plugins first, then what is built on them. */
   if ((err = reload_init(d)) < 0 || (err = plugins_init(d)) < 0 || (err = variants_init(d)) < 0 ||
       (err = hosts_init(d)) < 0 || (err = rpc_daemon_register(d)) < 0 || (err = rpc_plugins_register(d)) < 0 ||
@@ -58,10 +63,12 @@ static void on_plugins_discovered(const struct reload_pass *pass, void *arg) {
 }
 
 static void daemon_teardown(struct daemon *d) {
+  exec_pool_drain(d->exec); /* queued plugin calls finish first */
   /* Subsystems release their own handles (killing plugin scanners) before the rest are closed. */
   plugins_free(d);
   uv_walk(d->loop, close_handle, NULL);
-  uv_run(d->loop, UV_RUN_DEFAULT); /* also lets queued plugin calls finish */
+  uv_run(d->loop, UV_RUN_DEFAULT);
+  exec_pool_free(d->exec);
   variants_free(d);
   hosts_free(d);
   server_free(d);

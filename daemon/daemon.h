@@ -13,6 +13,8 @@ struct server;
 struct reload;
 struct plugins;
 struct variants;
+struct hosts;
+struct exec_pool;
 
 struct daemon_stats {
   uint64_t connections_total; /* accepted since start */
@@ -35,6 +37,7 @@ struct daemon {
   struct plugins *plugins;
   struct variants *variants;
   struct hosts *hosts;
+  struct exec_pool *exec; /* worker threads for plugin code (exec.c) */
   struct daemon_stats stats;
   bool ready;    /* the first discovery is done and the socket is served */
   bool stopping;

@@ -136,7 +136,7 @@ static void start_next(struct plugin *p) {
     if ((p->waiting_head = job->next_waiting) == NULL)
       p->waiting_tail = NULL;
     job->req->cancel = NULL;
-    if ((err = exec_submit(job->req->daemon->loop, job->req, run, done, job)) == 0)
+    if ((err = exec_submit(job->req->daemon->exec, job->req, run, done, job)) == 0)
       return;
     request_fail(job->req, PROTO_CODE_INTERNAL, "cannot queue the call: %s", uv_strerror(err));
     job_free(job);
@@ -237,7 +237,7 @@ int dispatch_submit(struct request *req, const struct backend *b, size_t fn, str
     req->cancel = cancel_waiting;
     return 0;
   }
-  if ((err = exec_submit(d->loop, req, run, done, job)) < 0) {
+  if ((err = exec_submit(d->exec, req, run, done, job)) < 0) {
     job_free(job);
     return err;
   }

@@ -33,7 +33,12 @@ void request_reply_end(struct request *req) {
     msgpack_pack_nil(packer_for(req)); /* the result of an error response */
   if (req->conn != NULL)
     conn_request_done(req->conn, req);
+  request_discard(req);
+}
+
+void request_discard(struct request *req) {
   msgpack_zone_destroy(&req->zone);
+  free(req->owned_bytes);
   free(req);
 }
 

@@ -30,8 +30,13 @@ struct request {
   int failed;                   /* answering with an error (request_fail_begin) */
   msgpack_zone zone;
   size_t len;
-  char bytes[];                 /* the raw message */
+  const char *bytes;            /* the raw message: inline_bytes, or a large one's read buffer */
+  char *owned_bytes;            /* that read buffer (proto_frame_steal), else NULL */
+  char inline_bytes[];
 };
+
+/* Frees a request that was never answered (its connection is still told nothing). */
+void request_discard(struct request *req);
 
 /* A named parameter, or NULL when absent (router_check_params has checked its type). */
 const msgpack_object *request_param(const struct request *req, const char *name);

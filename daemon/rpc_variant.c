@@ -360,7 +360,7 @@ static void rpc_variant_validate(struct request *req) {
   }
   for (uint32_t i = 0; err == 0 && i < a->via.array.size; i++, v->n++)
     err = prepare_validate_item(v, &a->via.array.ptr[i], &v->items[i]);
-  if (err == 0 && exec_submit(req->daemon->loop, req, validate_work, validate_done, v) == 0)
+  if (err == 0 && exec_submit(req->daemon->exec, req, validate_work, validate_done, v) == 0)
     return;
   request_fail(req, PROTO_CODE_INTERNAL, "out of memory");
   if (v != NULL)
@@ -466,7 +466,7 @@ static void rpc_variant_build_setup(struct request *req) {
       b->order[b->n++] = &b->table->ns[i];
     free(mine);
   }
-  if (exec_submit(req->daemon->loop, req, build_work, build_done, b) < 0) {
+  if (exec_submit(req->daemon->exec, req, build_work, build_done, b) < 0) {
     request_fail(req, PROTO_CODE_INTERNAL, "cannot queue the plugin calls");
     build_ctx_free(b);
   }

@@ -324,7 +324,7 @@ static void on_static_done(void *ctx, int status) {
 }
 
 static int submit_static(struct static_job *job) {
-  return exec_submit(job->table->d->loop, NULL, on_static_work, on_static_done, job);
+  return exec_submit(job->table->d->exec, NULL, on_static_work, on_static_done, job);
 }
 
 int variants_ensure_static(struct vtable *t, struct vnamespace *e, void (*cb)(void *arg), void *arg) {

@@ -82,7 +82,7 @@ void vgather_start(struct vgather *g) {
   }
   if (any_dynamic) {
     g->waiting++;
-    if (exec_submit(g->table->d->loop, g->req, ask_dynamic, on_dynamic_done, g) < 0) {
+    if (exec_submit(g->table->d->exec, g->req, ask_dynamic, on_dynamic_done, g) < 0) {
       g->waiting--;
       fail_dynamic(g, "cannot queue the plugin call");
     }

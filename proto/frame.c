@@ -208,6 +208,32 @@ int proto_frame_next(struct proto_frame *f, const char **msg, size_t *len) {
   return f->error;
 }
 
+char *proto_frame_steal(struct proto_frame *f, const char *msg, size_t len) {
+  char *buf = f->buf, *fit;
+
+  if (msg != buf || f->start != len || f->len != len)
+    return NULL;
+  f->buf = NULL;
+  f->cap = f->len = f->start = f->pos = 0;
+  fit = realloc(buf, len > 0 ? len : 1); /* give back the room the buffer had grown for */
+  return fit != NULL ? fit : buf;
+}
+
+int proto_frame_measure(const struct proto_limits *limits, const void *data, size_t size, size_t *len) {
+  struct proto_frame f;
+  const char *msg;
+  int r;
+
+  proto_frame_init(&f, limits);
+  /* Borrowed, read only: scanning never writes to the buffer, only reserve() would. */
+  f.buf = (char *)data;
+  f.cap = f.len = size;
+  r = proto_frame_next(&f, &msg, len);
+  f.buf = NULL;
+  proto_frame_free(&f);
+  return r;
+}
+
 size_t proto_frame_pending(const struct proto_frame *f) {
   return f->len - f->start;
 }

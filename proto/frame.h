@@ -55,6 +55,20 @@ void proto_frame_commit(struct proto_frame *f, size_t n);
  */
 int proto_frame_next(struct proto_frame *f, const char **msg, size_t *len);
 
+/*
+ * Checks bytes already in memory as the framer checks a stream, without copying them: 1 with
+ * *len set to the length of the first complete message at data, 0 when data ends inside it,
+ * or the PROTO_E* error a stream would get.
+ */
+int proto_frame_measure(const struct proto_limits *limits, const void *data, size_t size, size_t *len);
+
+/*
+ * Hands over the buffer holding msg (len bytes, just returned by proto_frame_next) when it
+ * holds nothing else, so that a large message need not be copied; the framer starts a new
+ * buffer. Returns the buffer (msg is at its start; free() it), or NULL when msg shares it.
+ */
+char *proto_frame_steal(struct proto_frame *f, const char *msg, size_t len);
+
 /* Bytes buffered but not yet returned as messages (for memory accounting and tests). */
 size_t proto_frame_pending(const struct proto_frame *f);
 

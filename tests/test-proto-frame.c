@@ -703,3 +703,56 @@ Test(frame, partial_msgid_addresses_the_oversized_request) {
   cr_assert_eq(partial_msgid(&lim, "\x94\x00\x01\xa1m\x90" "\x94\x00\x2a\xa1m\x91\xc6\x00\x10\x00\x00", 17, &id), 1);
   cr_assert_eq(id, 42);
 }
+
+/* proto_frame_measure: the same checks on bytes in memory, without a copy. */
+Test(frame, measure_checks_bytes_in_place) {
+  struct proto_limits lim = default_limits();
+  /* [1, [2, 3]] then a trailing nil */
+  static const unsigned char two[] = {0x92, 0x01, 0x92, 0x02, 0x03, 0xc0};
+  static const unsigned char bad[] = {0x91, 0xc1};
+  size_t len = 0;
+  cr_expect_eq(proto_frame_measure(&lim, two, sizeof two, &len), 1);
+  cr_expect_eq(len, 5, "the first message is 5 bytes, not %zu", len);
+  cr_expect_eq(proto_frame_measure(&lim, two, 4, &len), 0, "a truncated message needs more");
+  cr_expect_lt(proto_frame_measure(&lim, bad, sizeof bad, &len), 0, "0xc1 is not MessagePack");
+  lim = limits(4, 8, 8);
+  cr_expect_lt(proto_frame_measure(&lim, two, sizeof two, &len), 0, "5 bytes break a 4-byte limit");
+  lim = limits(64, 1, 8);
+  cr_expect_lt(proto_frame_measure(&lim, two, sizeof two, &len), 0, "depth 2 breaks a depth limit of 1");
+}
+
+/* proto_frame_steal: a message alone in the buffer is handed over; one sharing it is not. */
+Test(frame, steal_hands_over_a_message_alone_in_its_buffer) {
+  struct proto_limits lim = default_limits();
+  struct proto_frame f;
+  static const char two[] = {(char)0x92, 0x01, 0x02, (char)0xc0};
+  const char *msg;
+  char *buf, *stolen;
+  size_t room, len;
+  proto_frame_init(&f, &lim);
+  cr_assert_eq(proto_frame_reserve(&f, sizeof two, &buf, &room), 0);
+  memcpy(buf, two, sizeof two);
+  proto_frame_commit(&f, sizeof two);
+  cr_assert_eq(proto_frame_next(&f, &msg, &len), 1);
+  cr_expect_null(proto_frame_steal(&f, msg, len), "the nil after [1, 2] shares the buffer");
+  cr_assert_eq(proto_frame_next(&f, &msg, &len), 1);
+  cr_expect_null(proto_frame_steal(&f, msg, len), "the nil is not at the start of the buffer");
+  proto_frame_free(&f);
+
+  proto_frame_init(&f, &lim);
+  cr_assert_eq(proto_frame_reserve(&f, 3, &buf, &room), 0);
+  memcpy(buf, two, 3);
+  proto_frame_commit(&f, 3);
+  cr_assert_eq(proto_frame_next(&f, &msg, &len), 1);
+  cr_assert_not_null(stolen = proto_frame_steal(&f, msg, len));
+  cr_expect_eq(memcmp(stolen, two, 3), 0);
+  cr_expect_eq(proto_frame_pending(&f), 0);
+  free(stolen);
+  /* The framer goes on with a buffer of its own. */
+  cr_assert_eq(proto_frame_reserve(&f, 1, &buf, &room), 0);
+  buf[0] = (char)0xc0;
+  proto_frame_commit(&f, 1);
+  cr_expect_eq(proto_frame_next(&f, &msg, &len), 1);
+  cr_expect_eq(len, 1);
+  proto_frame_free(&f);
+}
