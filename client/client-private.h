@@ -26,4 +26,18 @@ struct client_reply {
  */
 int client_reply_build(const char *msg, size_t len, struct client_reply **out);
 
+/* One piece of a request's parameters (client_call_parts). */
+struct client_part {
+  const void *data;
+  size_t len;
+};
+
+/*
+ * backend_client_call with the parameter map given as consecutive pieces that together are
+ * exactly one map (not checked: for callers in the library that packed it), so that a large
+ * argument is copied once, into the output buffer, not first into a map of its own.
+ */
+int client_call_parts(backend_client *c, const char *method, const struct client_part *parts, size_t n_parts,
+                      int timeout_ms, backend_reply **out);
+
 #endif

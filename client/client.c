@@ -343,9 +343,12 @@ static int check_params(const void *params, size_t len, const struct proto_limit
   return r == 1 && msglen == len ? 0 : BACKEND_EINVAL;
 }
 
-/* Encodes a request into the output buffer and records its msgid with `state`. */
-static int queue_request(backend_client *c, const char *method, const void *params,
-                         size_t params_len, enum msgid_state state, uint32_t *msgid) {
+/*
+ * Encodes a request into the output buffer and records its msgid with `state`. The params
+ * map is the concatenation of the parts (none: no params).
+ */
+static int queue_parts(backend_client *c, const char *method, const struct client_part *parts, size_t n_parts,
+                       enum msgid_state state, uint32_t *msgid) {
   msgpack_packer pk;
   size_t rollback;
   uint32_t id;
@@ -355,9 +358,6 @@ static int queue_request(backend_client *c, const char *method, const void *para
     return c->error;
   if (!method)
     return BACKEND_EINVAL;
-  err = check_params(params, params_len, &c->limits);
-  if (err)
-    return err;
   /* Skip ids still awaited (only possible after 2^32 requests, with an abandoned one). */
   do
     id = c->next_msgid++;
@@ -370,9 +370,9 @@ static int queue_request(backend_client *c, const char *method, const void *para
   rollback = c->out.len;
   msgpack_packer_init(&pk, &c->out, outbuf_write);
   proto_pack_request_begin(&pk, id, method, strlen(method));
-  msgpack_pack_array(&pk, params_len ? 1 : 0);
-  if (params_len)
-    outbuf_write(&c->out, params, params_len);
+  msgpack_pack_array(&pk, n_parts > 0 ? 1 : 0);
+  for (size_t i = 0; i < n_parts; i++)
+    outbuf_write(&c->out, parts[i].data, parts[i].len);
   if (c->out.err) {
     err = c->out.err;
     c->out.err = 0;
@@ -382,6 +382,38 @@ static int queue_request(backend_client *c, const char *method, const void *para
   }
   *msgid = id;
   return 0;
+}
+
+static int queue_request(backend_client *c, const char *method, const void *params, size_t params_len,
+                         enum msgid_state state, uint32_t *msgid) {
+  struct client_part part = {params, params_len};
+  int err = check_params(params, params_len, &c->limits);
+
+  return err ? err : queue_parts(c, method, &part, params_len ? 1 : 0, state, msgid);
+}
+
+/* Waits for the answer to the synchronous request id. */
+static int wait_sync(backend_client *c, uint32_t id, int timeout_ms, backend_reply **out) {
+  int err = pump(c, timeout_ms, WAIT_SYNC_REPLY);
+
+  if (err) {
+    /* The answer may still come: it must not be mistaken for anything else. */
+    msgid_table_set(&c->ids, id, MSGID_ABANDONED);
+    return err;
+  }
+  *out = &c->sync_reply->pub;
+  c->sync_reply = NULL;
+  return (*out)->status;
+}
+
+int client_call_parts(backend_client *c, const char *method, const struct client_part *parts, size_t n_parts,
+                      int timeout_ms, backend_reply **out) {
+  uint32_t id;
+  int err;
+
+  *out = NULL;
+  err = queue_parts(c, method, parts, n_parts, MSGID_SYNC, &id);
+  return err ? err : wait_sync(c, id, timeout_ms, out);
 }
 
 /* ---- public API ---- */
@@ -480,17 +512,7 @@ BACKEND_EXPORT int backend_client_call(backend_client *c, const char *method, co
     return BACKEND_EINVAL;
   *out = NULL;
   err = queue_request(c, method, params, params_len, MSGID_SYNC, &id);
-  if (err)
-    return err;
-  err = pump(c, timeout_ms, WAIT_SYNC_REPLY);
-  if (err) {
-    /* The answer may still come: it must not be mistaken for anything else. */
-    msgid_table_set(&c->ids, id, MSGID_ABANDONED);
-    return err;
-  }
-  *out = &c->sync_reply->pub;
-  c->sync_reply = NULL;
-  return (*out)->status;
+  return err ? err : wait_sync(c, id, timeout_ms, out);
 }
 
 BACKEND_EXPORT int backend_client_send(backend_client *c, const char *method, const void *params,

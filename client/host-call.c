@@ -141,11 +141,6 @@ static int pack_kv(msgpack_packer *pk, const char *key, const char *value) {
   return msgpack_pack_str_with_body(pk, key, strlen(key)) | msgpack_pack_str_with_body(pk, value, strlen(value));
 }
 
-/* "key": followed by bytes that are one packed value already. */
-static int pack_raw(msgpack_packer *pk, msgpack_sbuffer *sb, const char *key, const void *bytes, size_t len) {
-  return msgpack_pack_str_with_body(pk, key, strlen(key)) | msgpack_sbuffer_write(sb, bytes, len);
-}
-
 /* backend.call through the daemon; a fallback answer runs fn here. */
 static int call_remote(backend_host *h, const struct host_fn *fn, const char *backend, const struct call_args *c,
                        const void *args, size_t args_len, const void *kwargs, size_t kwargs_len, int timeout_ms,
@@ -153,18 +148,30 @@ static int call_remote(backend_host *h, const struct host_fn *fn, const char *ba
   msgpack_sbuffer sb;
   msgpack_packer pk;
   backend_reply *reply = NULL;
+  struct client_part parts[4];
+  size_t n = 0, kwargs_key;
   int err, bad;
 
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   bad = msgpack_pack_map(&pk, 3 + (c->a != NULL) + (c->kw != NULL)) | pack_kv(&pk, "host", h->name) |
         pack_kv(&pk, "function", fn->name) | pack_kv(&pk, "backend", backend);
-  /* The caller's bytes as they are: checked to be one array / one map already. */
+  /* The caller's bytes go as they are (checked to be one array / one map already), straight
+   * into the request: only the keys are packed here. */
   if (c->a)
-    bad |= pack_raw(&pk, &sb, "args", args, args_len);
+    bad |= msgpack_pack_str_with_body(&pk, "args", 4);
+  kwargs_key = sb.size;
   if (c->kw)
-    bad |= pack_raw(&pk, &sb, "kwargs", kwargs, kwargs_len);
-  err = bad ? -ENOMEM : host_rpc(h, "backend.call", sb.data, sb.size, timeout_ms, &reply);
+    bad |= msgpack_pack_str_with_body(&pk, "kwargs", 6);
+  if (!bad) {
+    parts[n++] = (struct client_part){sb.data, kwargs_key};
+    if (c->a)
+      parts[n++] = (struct client_part){args, args_len};
+    parts[n++] = (struct client_part){sb.data + kwargs_key, sb.size - kwargs_key};
+    if (c->kw)
+      parts[n++] = (struct client_part){kwargs, kwargs_len};
+  }
+  err = bad ? -ENOMEM : host_rpc_parts(h, "backend.call", parts, n, timeout_ms, &reply);
   msgpack_sbuffer_destroy(&sb);
   if (err == BACKEND_EREMOTE) {
     if ((err = host_result_new(backend, 0, out)) == 0 && (err = copy_error(*out, reply)) == -ENOMEM) {

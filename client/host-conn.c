@@ -41,13 +41,20 @@ static int ready(backend_host *h, int timeout_ms, backend_reply **out) {
 
 int host_rpc(backend_host *h, const char *method, const void *params, size_t params_len, int timeout_ms,
              backend_reply **out) {
+  struct client_part part = {params, params_len};
+
+  return host_rpc_parts(h, method, &part, params_len > 0 ? 1 : 0, timeout_ms, out);
+}
+
+int host_rpc_parts(backend_host *h, const char *method, const struct client_part *parts, size_t n_parts,
+                   int timeout_ms, backend_reply **out) {
   int err;
 
   *out = NULL;
   pthread_mutex_lock(&h->lock);
   err = ready(h, timeout_ms, out);
   if (err == 0)
-    err = backend_client_call(h->client, method, params, params_len, timeout_ms, out);
+    err = client_call_parts(h->client, method, parts, n_parts, timeout_ms, out);
   if (!usable_after(err))
     drop(h);
   pthread_mutex_unlock(&h->lock);

@@ -72,6 +72,9 @@ int host_decl_pack(const backend_host *h, const struct backend_host_decl *d, msg
  */
 int host_rpc(backend_host *h, const char *method, const void *params, size_t params_len, int timeout_ms,
              backend_reply **out);
+/* The same with the params map in pieces (client_call_parts): large arguments are copied once. */
+int host_rpc_parts(backend_host *h, const char *method, const struct client_part *parts, size_t n_parts,
+                   int timeout_ms, backend_reply **out);
 /* Closes the daemon connection (backend_host_free). */
 void host_conn_close(backend_host *h);
 
