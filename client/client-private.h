@@ -2,6 +2,7 @@
 #ifndef BACKEND_CLIENT_PRIVATE_H
 #define BACKEND_CLIENT_PRIVATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <msgpack.h>
@@ -25,6 +26,12 @@ struct client_reply {
  * client ignores), BACKEND_EPROTO when the message is not a valid response, or -ENOMEM.
  */
 int client_reply_build(const char *msg, size_t len, struct client_reply **out);
+
+/*
+ * Whether the daemon has closed the connection (or it broke) while nothing was outstanding:
+ * a zero-wait look at the socket, reading nothing.
+ */
+bool client_peer_closed(backend_client *c);
 
 /* One piece of a request's parameters (client_call_parts). */
 struct client_part {

@@ -406,6 +406,20 @@ static int wait_sync(backend_client *c, uint32_t id, int timeout_ms, backend_rep
   return (*out)->status;
 }
 
+bool client_peer_closed(backend_client *c) {
+  struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+  char byte;
+
+  if (c->error)
+    return true;
+  if (c->pending > 0 || out_unsent(c) || poll(&pfd, 1, 0) <= 0)
+    return false;
+  if (pfd.revents & (POLLHUP | POLLERR))
+    return true;
+  /* Readable with nothing outstanding: end of stream, or a notification (which stays queued). */
+  return (pfd.revents & POLLIN) && recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
+}
+
 int client_call_parts(backend_client *c, const char *method, const struct client_part *parts, size_t n_parts,
                       int timeout_ms, backend_reply **out) {
   uint32_t id;

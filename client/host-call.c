@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "errors.h"
+#include "frame.h"
+#include "limits.h"
 #include "message.h"
 
 /* The caller's packed arguments, decoded (strings point into the caller's buffers). */
@@ -17,6 +19,21 @@ struct call_args {
   msgpack_object args, kwargs;
   const msgpack_object *a, *kw; /* NULL: none given */
 };
+
+/*
+ * Whether a daemon with the default limits takes these packed arguments (the whole value, its
+ * depth, strings and element counts) where a request carries them: [0, id, method, [{key: here}]].
+ * Checked before anything is sent, as a daemon answers a request over its limits and then
+ * closes the connection.
+ */
+static bool within_limits(const void *data, size_t len) {
+  struct proto_limits l;
+  size_t msglen;
+
+  proto_limits_default(&l);
+  l.max_depth = l.max_depth > 3 ? l.max_depth - 3 : 1;
+  return proto_frame_measure(&l, data, len, &msglen) == 1 && msglen == len;
+}
 
 /* Exactly one packed value of the given type, or none (len 0). */
 static int decode_one(struct call_args *c, const void *data, size_t len, msgpack_object_type type,
@@ -125,7 +142,9 @@ static int read_answer(const msgpack_object *o, const char *selected, struct hos
     r->pub.backend_ns = ns->via.u64;
   if (!err && !r->pub.fallback) {
     const msgpack_object *value = proto_map_get(o, "result");
-    if (value && proto_object_copy(&r->zone, value, &r->pub.value) != 0)
+    if (!value)
+      err = BACKEND_EPROTO; /* an answer without its result is not one */
+    else if (proto_object_copy(&r->zone, value, &r->pub.value) != 0)
       err = -ENOMEM;
   }
   if (err) {
@@ -152,6 +171,8 @@ static int call_remote(backend_host *h, const struct host_fn *fn, const char *ba
   size_t n = 0, kwargs_key;
   int err, bad;
 
+  if ((c->a && !within_limits(args, args_len)) || (c->kw && !within_limits(kwargs, kwargs_len)))
+    return BACKEND_EINVAL;
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   bad = msgpack_pack_map(&pk, 3 + (c->a != NULL) + (c->kw != NULL)) | pack_kv(&pk, "host", h->name) |

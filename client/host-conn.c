@@ -1,11 +1,12 @@
 /*
  * The host's daemon connection: made on first need, the host declared on it before its
  * first request (a declaration lives as long as the connection), dropped when it breaks so
- * that the next request reconnects and declares again. Guarded by the host's lock.
+ * that the next request reconnects and declares again. Guarded by the host's conn_lock.
  */
 #include "host-private.h"
 
 #include <errno.h>
+#include <string.h>
 
 /* Whether the connection is still good after err (a client handle is unusable after most errors). */
 static bool usable_after(int err) {
@@ -18,11 +19,20 @@ static void drop(backend_host *h) {
   h->declared = false;
 }
 
+/* The daemon answers a request that breaks the protocol's limits, then closes the connection. */
+static bool is_protocol_error(const char *code) {
+  return code && strncmp(code, "Protocol.", 9) == 0;
+}
+
 /* Connects and declares as needed. A refused declaration: BACKEND_EREMOTE with its answer in *out. */
 static int ready(backend_host *h, int timeout_ms, backend_reply **out) {
   backend_reply *r;
   int err;
 
+  /* A daemon that restarted since the last call closed this connection: notice it now,
+   * rather than failing the call that finds out. */
+  if (h->client && client_peer_closed(h->client))
+    drop(h);
   if (!h->client && (err = backend_client_connect(h->socket_path, &h->client)) != 0) {
     h->client = NULL;
     return err;
@@ -51,13 +61,13 @@ int host_rpc_parts(backend_host *h, const char *method, const struct client_part
   int err;
 
   *out = NULL;
-  pthread_mutex_lock(&h->lock);
+  pthread_mutex_lock(&h->conn_lock);
   err = ready(h, timeout_ms, out);
   if (err == 0)
     err = client_call_parts(h->client, method, parts, n_parts, timeout_ms, out);
-  if (!usable_after(err))
+  if (!usable_after(err) || (err == BACKEND_EREMOTE && *out && is_protocol_error((*out)->error_code)))
     drop(h);
-  pthread_mutex_unlock(&h->lock);
+  pthread_mutex_unlock(&h->conn_lock);
   return err;
 }
 

@@ -39,10 +39,11 @@ struct backend_host {
   msgpack_zone zone;   /* the defaults, unpacked */
   msgpack_sbuffer decl; /* the host.declare parameter map, packed once */
 
-  pthread_mutex_t lock; /* guards everything below */
+  pthread_mutex_t lock; /* guards current: held briefly, never across a round trip */
   char current[HOST_BACKEND_NAME_MAX + 1];
-  backend_client *client; /* NULL until needed, and after the connection broke */
-  bool declared;          /* host.declare answered on this client */
+  pthread_mutex_t conn_lock; /* guards the connection: held for a whole round trip */
+  backend_client *client;    /* NULL until needed, and after the connection broke */
+  bool declared;             /* host.declare answered on this client */
 };
 
 /* ---- host-check.c ---- */

@@ -212,6 +212,12 @@ BACKEND_EXPORT int backend_host_new(const struct backend_host_decl *decl, const 
     free(h);
     return -err;
   }
+  if ((err = pthread_mutex_init(&h->conn_lock, NULL)) != 0) {
+    pthread_mutex_destroy(&h->lock);
+    msgpack_zone_destroy(&h->zone);
+    free(h);
+    return -err;
+  }
   if ((err = build(h, decl, socket_path, why, why_len)) != 0) {
     backend_host_free(h);
     if (err == -ENOMEM)
@@ -234,6 +240,7 @@ BACKEND_EXPORT void backend_host_free(backend_host *h) {
   msgpack_zone_destroy(&h->zone);
   msgpack_sbuffer_destroy(&h->decl);
   pthread_mutex_destroy(&h->lock);
+  pthread_mutex_destroy(&h->conn_lock);
   free(h->name);
   free(h->group);
   free(h->env_var);

@@ -115,7 +115,7 @@ static void remember_declaration(struct host_fake *f, const msgpack_object *para
   pthread_mutex_unlock(&f->lock);
 }
 
-/* Packs the answer to one request; returns 1 to hang up instead. */
+/* Packs the answer to one request; returns 1 to hang up instead, 2 to hang up after it. */
 static int answer(struct host_fake *f, int conn, const msgpack_object *method, const msgpack_object *params,
                   uint32_t id, msgpack_packer *pk) {
   const msgpack_object *b = proto_map_get(params, "backend");
@@ -138,6 +138,13 @@ static int answer(struct host_fake *f, int conn, const msgpack_object *method, c
       answer_json(pk, id, NULL, FALLBACK_ANSWER);
     else if (proto_str_eq(b, "bye"))
       return 1;
+    else if (proto_str_eq(b, "last")) { /* answers, then goes away as a restarting daemon does */
+      answer_exa(pk, id, params);
+      return 2;
+    } else if (proto_str_eq(b, "slow")) {
+      usleep(300 * 1000);
+      answer_exa(pk, id, params);
+    }
     else
       answer_json(pk, id, UNKNOWN_ERROR, NULL);
   } else {
@@ -171,10 +178,10 @@ static int serve_request(struct host_fake *f, int fd, int conn, const msgpack_ob
   msgpack_sbuffer_init(&out);
   msgpack_packer_init(&pk, &out, msgpack_sbuffer_write);
   hangup = answer(f, conn, &a[2], params, (uint32_t)a[1].via.u64, &pk);
-  if (!hangup)
+  if (hangup != 1)
     send_all(fd, out.data, out.size);
   msgpack_sbuffer_destroy(&out);
-  return hangup;
+  return hangup != 0;
 }
 
 static void serve(struct host_fake *f, int fd, int conn) {

@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -943,6 +945,96 @@ Test(host, reconnects_and_declares_again_after_a_broken_connection) {
   backend_result_free(r);
   backend_host_free(h);
   expect_log(&fake, "1:declare 1:call:bye 2:declare 2:call:exa ");
+  host_fake_stop(&fake);
+}
+
+Test(host, notices_a_connection_the_daemon_closed_between_calls) {
+  struct host_fake fake;
+  backend_host *h;
+  backend_result *r = NULL;
+
+  host_fake_start(&fake, tmpdir);
+  h = new_host(fake.path);
+  /* "last" answers, then the fake hangs up, as a daemon that restarts between two calls. */
+  cr_assert_eq(call(h, "compute_score", "[1]", NULL, "last", &r), 0);
+  backend_result_free(r);
+  usleep(50 * 1000);
+  cr_assert_eq(call(h, "compute_score", "[1]", NULL, "exa", &r), 0, "the call after a restart failed");
+  backend_result_free(r);
+  backend_host_free(h);
+  expect_log(&fake, "1:declare 1:call:last 2:declare 2:call:exa ");
+  host_fake_stop(&fake);
+}
+
+struct slow_call {
+  backend_host *h;
+  int err;
+};
+
+static void *call_slow(void *arg) {
+  struct slow_call *s = arg;
+  backend_result *r = NULL;
+  s->err = call(s->h, "compute_score", "[1]", NULL, "slow", &r);
+  backend_result_free(r);
+  return NULL;
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+Test(host, cpu_calls_and_settings_do_not_wait_for_a_daemon_round_trip) {
+  struct host_fake fake;
+  struct slow_call s;
+  pthread_t t;
+  backend_result *r = NULL;
+  char name[64];
+  uint64_t t0, took;
+
+  host_fake_start(&fake, tmpdir);
+  s.h = new_host(fake.path);
+  cr_assert_eq(call(s.h, "compute_score", "[1]", NULL, "exa", &r), 0); /* connected and declared */
+  backend_result_free(r);
+  cr_assert_eq(pthread_create(&t, NULL, call_slow, &s), 0);
+  usleep(100 * 1000); /* the slow call is waiting for its 300 ms answer */
+  t0 = now_ns();
+  cr_assert_eq(call(s.h, "compute_score", "[1]", NULL, "cpu", &r), 0);
+  backend_result_free(r);
+  cr_assert_eq(backend_host_set_backend(s.h, "exa"), 0);
+  cr_assert_eq(backend_host_get_backend(s.h, name, sizeof name), 0);
+  took = now_ns() - t0;
+  pthread_join(t, NULL);
+  cr_assert_eq(s.err, 0);
+  cr_expect_lt(took, 150u * 1000 * 1000, "a cpu call waited %llu ms for another thread's daemon call",
+               (unsigned long long)(took / 1000000));
+  backend_host_free(s.h);
+  host_fake_stop(&fake);
+}
+
+Test(host, arguments_over_the_protocol_limits_are_refused_before_sending) {
+  struct host_fake fake;
+  backend_host *h;
+  backend_result *r = NULL;
+  msgpack_sbuffer sb;
+  msgpack_packer pk;
+
+  host_fake_start(&fake, tmpdir);
+  h = new_host(fake.path);
+  /* [[[...]]] 31 deep: fine for the host's own code, deeper than a request may nest */
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  for (int i = 0; i < 31; i++)
+    msgpack_pack_array(&pk, i < 30 ? 1 : 0);
+  cr_expect_eq(backend_host_call(h, "compute_score", sb.data, sb.size, NULL, 0, "exa", 5000, &r), BACKEND_EINVAL);
+  cr_expect_null(r);
+  msgpack_sbuffer_destroy(&sb);
+  /* the handle stays usable, and nothing was sent */
+  cr_assert_eq(call(h, "compute_score", "[1]", NULL, "exa", &r), 0);
+  backend_result_free(r);
+  backend_host_free(h);
+  expect_log(&fake, "1:declare 1:call:exa ");
   host_fake_stop(&fake);
 }
 

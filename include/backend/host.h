@@ -27,10 +27,12 @@
  * own implementation in this process without contacting the daemon. Any other name is
  * resolved by the daemon (aliases to canonical names), which is contacted on first need.
  *
- * Thread-safety: a backend_host may be shared by threads: settings and the daemon
- * connection are guarded by a lock, so calls that reach the daemon are serialised per host
- * handle (use one handle per thread for parallel dispatch). Results are independent of the
- * handle.
+ * Thread-safety: a backend_host may be shared by threads. Calls that reach the daemon are
+ * serialised per handle (its connection is locked for the round trip; use one handle per
+ * thread for parallel dispatch); "cpu" calls and the backend settings never wait for them.
+ * The current backend belongs to the handle, not to a thread: a scope begun in one thread
+ * applies to every thread's calls on that handle, and scopes must end in the reverse order
+ * of their beginnings. Results are independent of the handle.
  */
 #ifndef BACKEND_HOST_H
 #define BACKEND_HOST_H
@@ -107,8 +109,9 @@ typedef struct backend_host backend_host;
  * positional parameters, a parameter named "backend", duplicate function, parameter,
  * trusted or reserved names, invalid names, defaults that are not JSON, a missing impl.
  * socket_path: the daemon's socket (NULL: backend_default_socket() when first needed).
- * Reads the initial backend from the environment (backend_host_env_var). Connects to
- * nothing: the daemon is contacted on the first call that needs it.
+ * Reads the initial backend from the environment (backend_host_env_var); a value that
+ * breaks the naming rules is refused too (BACKEND_EINVAL, why names the variable). Connects
+ * to nothing: the daemon is contacted on the first call that needs it.
  */
 int backend_host_new(const struct backend_host_decl *decl, const char *socket_path, backend_host **out, char *why,
                      size_t why_len);
@@ -154,7 +157,9 @@ void backend_result_free(backend_result *r);
  *
  * Returns 0 with *out set; BACKEND_ECALL with *out set (error_code/error_message) when the
  * call was refused or failed, wherever that was decided; or another error (-ENOENT: no
- * daemon, BACKEND_EINVAL: arguments not packed as said, ...) with *out NULL.
+ * daemon, BACKEND_EINVAL: arguments not packed as said, or, for a call to the daemon, over
+ * its default limits (doc/protocol.md), ...) with *out NULL. A connection the daemon
+ * closed since the last call (it restarted) is noticed and replaced before the call.
  */
 int backend_host_call(backend_host *h, const char *function, const void *args, size_t args_len, const void *kwargs,
                       size_t kwargs_len, const char *backend, int timeout_ms, backend_result **out);
