@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "errors.h"
+#include "message.h"
 
 struct backend_args {
   const struct host_fn *fn;
@@ -32,11 +33,9 @@ BACKEND_EXPORT const msgpack_object *backend_args_get(const backend_args *a, con
   i = sig_find(&a->fn->sig, name, len);
   if (i >= 0 && by_name(a->fn->params[i].kind))
     return a->b->values[i] ? a->b->values[i] : a->fn->params[i].def;
-  for (size_t j = 0; a->extras && j < a->b->n_extra; j++) {
-    const msgpack_object_str *k = &a->b->extra[j]->key.via.str;
-    if (k->size == len && (len == 0 || memcmp(k->ptr, name, len) == 0))
+  for (size_t j = 0; a->extras && j < a->b->n_extra; j++)
+    if (proto_str_eq(&a->b->extra[j]->key, name))
       return &a->b->extra[j]->val;
-  }
   return NULL;
 }
 

@@ -108,7 +108,7 @@ static int copy_warnings(struct host_result *r, const msgpack_object *w) {
     const msgpack_object *s = &w->via.array.ptr[i];
     if (s->type != MSGPACK_OBJECT_STR)
       return BACKEND_EPROTO;
-    if (!(list[i] = host_result_strndup(r, s->via.str.ptr, s->via.str.size)))
+    if (!(list[i] = proto_zone_strndup(&r->zone, s->via.str.ptr, s->via.str.size)))
       return -ENOMEM;
   }
   r->pub.warnings = list;
@@ -131,10 +131,10 @@ static int read_answer(const msgpack_object *o, const char *selected, struct hos
     return BACKEND_EPROTO;
   if ((err = host_result_new(selected, trusted && trusted->via.boolean, &r)) != 0)
     return err;
-  if (backend && !(r->pub.backend = host_result_strndup(r, backend->via.str.ptr, backend->via.str.size)))
+  if (backend && !(r->pub.backend = proto_zone_strndup(&r->zone, backend->via.str.ptr, backend->via.str.size)))
     err = -ENOMEM;
   if (!err && fallback && fallback->type == MSGPACK_OBJECT_STR &&
-      !(r->pub.fallback = host_result_strndup(r, fallback->via.str.ptr, fallback->via.str.size)))
+      !(r->pub.fallback = proto_zone_strndup(&r->zone, fallback->via.str.ptr, fallback->via.str.size)))
     err = -ENOMEM;
   if (!err)
     err = copy_warnings(r, proto_map_get(o, "warnings"));

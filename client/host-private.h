@@ -89,8 +89,6 @@ struct host_result {
 
 /* A new result for backend (copied) with a nil value and no error. 0 or -ENOMEM. */
 int host_result_new(const char *backend, int trusted, struct host_result **out);
-/* A NUL-terminated copy of s[0, len) in the result's zone, or NULL. */
-char *host_result_strndup(struct host_result *r, const char *s, size_t len);
 /* Sets the error (copied); returns BACKEND_ECALL, or -ENOMEM. */
 int host_result_fail(struct host_result *r, const char *code, const char *message);
 __attribute__((format(printf, 3, 4))) int host_result_failf(struct host_result *r, const char *code,

@@ -24,7 +24,7 @@ int host_result_new(const char *backend, int trusted, struct host_result **out) 
   r->pub.value.type = MSGPACK_OBJECT_NIL;
   r->pub.error_data.type = MSGPACK_OBJECT_NIL;
   r->pub.trusted = trusted;
-  if (!(r->pub.backend = host_result_strndup(r, backend, strlen(backend)))) {
+  if (!(r->pub.backend = proto_zone_strndup(&r->zone, backend, strlen(backend)))) {
     backend_result_free(&r->pub);
     return -ENOMEM;
   }
@@ -32,21 +32,10 @@ int host_result_new(const char *backend, int trusted, struct host_result **out) 
   return 0;
 }
 
-char *host_result_strndup(struct host_result *r, const char *s, size_t len) {
-  char *copy = msgpack_zone_malloc_no_align(&r->zone, len + 1);
-
-  if (copy) {
-    if (len > 0)
-      memcpy(copy, s, len);
-    copy[len] = '\0';
-  }
-  return copy;
-}
-
 int host_result_fail(struct host_result *r, const char *code, const char *message) {
   r->pub.value.type = MSGPACK_OBJECT_NIL;
-  if (!(r->pub.error_code = host_result_strndup(r, code, strlen(code))) ||
-      !(r->pub.error_message = host_result_strndup(r, message, strlen(message))))
+  if (!(r->pub.error_code = proto_zone_strndup(&r->zone, code, strlen(code))) ||
+      !(r->pub.error_message = proto_zone_strndup(&r->zone, message, strlen(message))))
     return -ENOMEM;
   return BACKEND_ECALL;
 }

@@ -16,15 +16,6 @@ static size_t zone_chunk_size(size_t len) {
   return size > 65536 ? 65536 : size;
 }
 
-static char *zone_strndup(msgpack_zone *zone, const char *s, size_t len) {
-  char *copy = msgpack_zone_malloc_no_align(zone, len + 1);
-  if (copy) {
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-  }
-  return copy;
-}
-
 /* Fills r->pub from the validated message m; returns 0, BACKEND_EPROTO or -ENOMEM. */
 static int fill(struct client_reply *r, const struct proto_msg *m) {
   backend_reply *pub = &r->pub;
@@ -43,8 +34,8 @@ static int fill(struct client_reply *r, const struct proto_msg *m) {
     return BACKEND_EPROTO;
   pub->status = BACKEND_EREMOTE;
   pub->result.type = MSGPACK_OBJECT_NIL;
-  pub->error_code = zone_strndup(&r->zone, e.code, e.code_len);
-  pub->error_message = zone_strndup(&r->zone, e.message, e.message_len);
+  pub->error_code = proto_zone_strndup(&r->zone, e.code, e.code_len);
+  pub->error_message = proto_zone_strndup(&r->zone, e.message, e.message_len);
   if (!pub->error_code || !pub->error_message)
     return -ENOMEM;
   if (e.data)

@@ -245,6 +245,17 @@ int proto_object_copy(msgpack_zone *zone, const msgpack_object *src, msgpack_obj
   }
 }
 
+char *proto_zone_strndup(msgpack_zone *zone, const char *s, size_t len) {
+  char *copy = msgpack_zone_malloc_no_align(zone, len + 1);
+
+  if (copy) {
+    if (len > 0)
+      memcpy(copy, s, len);
+    copy[len] = '\0';
+  }
+  return copy;
+}
+
 char *proto_strdup(const msgpack_object *o) {
   char *s;
   if (o == NULL || o->type != MSGPACK_OBJECT_STR ||

@@ -72,5 +72,7 @@ const msgpack_object *proto_map_get(const msgpack_object *o, const char *key);
 int proto_object_copy(msgpack_zone *zone, const msgpack_object *src, msgpack_object *dst);
 /* A NUL-terminated copy of a str object (malloc'd); NULL when o is not a str, holds a NUL byte, or no memory. */
 char *proto_strdup(const msgpack_object *o);
+/* s[0, len) as a NUL-terminated string allocated from zone; NULL when out of memory. */
+char *proto_zone_strndup(msgpack_zone *zone, const char *s, size_t len);
 
 #endif
