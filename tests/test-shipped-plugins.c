@@ -273,32 +273,42 @@ static size_t level_values(unsigned mask, const char **values) {
   return n;
 }
 
-Test(x86_64_machine, detection_agrees_with_proc_cpuinfo) {
+/* Linux may leave a flag out of /proc/cpuinfo that CPUID reports and glibc uses (seen: a
+ * Firecracker guest lists no "abm" on a CPU with LZCNT), but it never lists what is not there:
+ * every level its flags imply must be detected. */
+Test(x86_64_machine, detection_covers_proc_cpuinfo) {
   struct x86_64_cpu cpu;
   unsigned want = cpuinfo_levels();
   cr_assert_eq(x86_64_cpu_read(&cpu), 0);
-  cr_expect_eq(x86_64_levels(&cpu), want, "CPUID says %#x, /proc/cpuinfo %#x", x86_64_levels(&cpu), want);
+  cr_expect_eq(x86_64_levels(&cpu) & want, want, "CPUID says %#x, /proc/cpuinfo %#x", x86_64_levels(&cpu), want);
   cr_expect_geq(x86_64_levels(&cpu), 1u, "every x86_64 CPU is v1");
 }
 
-/* glibc decides the same levels for its glibc-hwcaps directories: `ld.so --help` lists them. */
-Test(x86_64_machine, detection_agrees_with_glibc_hwcaps) {
+/* The levels glibc decides for its glibc-hwcaps directories, as `ld.so --help` lists them;
+ * 0 when this ld.so lists none. */
+static unsigned glibc_levels(void) {
   FILE *p = popen("/lib64/ld-linux-x86-64.so.2 --help 2>/dev/null", "r");
-  struct x86_64_cpu cpu;
   char *line = NULL;
   size_t cap = 0;
-  unsigned want = up_to(1);
+  unsigned levels = up_to(1);
   int listed = 0, level;
   cr_assert_not_null(p);
   while (getline(&line, &cap, p) > 0)
     if (sscanf(line, " x86-64-v%d", &level) == 1 && level >= 2 && level <= X86_64_LEVEL_MAX) {
       listed = 1;
       if (strstr(line, "(supported") != NULL)
-        want |= 1u << (level - 1);
+        levels |= 1u << (level - 1);
     }
   free(line);
   pclose(p);
-  if (!listed)
+  return listed ? levels : 0;
+}
+
+/* glibc reads CPUID and XGETBV itself: its decision must be ours exactly. */
+Test(x86_64_machine, detection_agrees_with_glibc_hwcaps) {
+  struct x86_64_cpu cpu;
+  unsigned want = glibc_levels();
+  if (want == 0)
     cr_skip_test("this ld.so lists no glibc-hwcaps levels");
   cr_assert_eq(x86_64_cpu_read(&cpu), 0);
   cr_expect_eq(x86_64_levels(&cpu), want, "CPUID says %#x, glibc %#x", x86_64_levels(&cpu), want);
@@ -307,7 +317,8 @@ Test(x86_64_machine, detection_agrees_with_glibc_hwcaps) {
 Test(x86_64_machine, plugin_answers_the_levels_of_this_cpu_best_first) {
   const struct variant_plugin *plugin = load_plugin("backendd_x86_64");
   const char *want[X86_64_LEVEL_MAX];
-  size_t n = level_values(cpuinfo_levels(), want);
+  unsigned levels = glibc_levels();
+  size_t n = level_values(levels != 0 ? levels : cpuinfo_levels(), want);
   variant_configs c;
   cr_assert_str_eq(plugin->ns, "x86_64");
   cr_assert_eq(plugin->dynamic, 0);
