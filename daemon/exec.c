@@ -1,5 +1,4 @@
 #define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP, CPU_COUNT */
-#define _GNU_SOURCE /* PTHREAD_MUTEX_ADAPTIVE_NP */
 #include "exec.h"
 
 #include <errno.h>
