@@ -17,6 +17,12 @@
 
 #define GROUP_SUFFIX ".backends"
 
+/* The daemon's caps on a declaration (daemon/host.h, doc/backends.md): past one, fail here first. */
+#define MAX_TRUSTED 1024
+#define MAX_RESERVED 1024
+#define MAX_TRUST_LIST 256 /* each list of a trusted entry */
+#define MAX_BACKEND_NAMES 4096 /* trusted names, aliases and reserved names together */
+
 struct checker {
   char *why;
   size_t why_len;
@@ -176,6 +182,8 @@ static int check_reserved(struct checker *c, const struct backend_reserved *rs) 
   const char *bad;
 
   for (size_t i = 0; rs && rs[i].name; i++) {
+    if (i == MAX_RESERVED)
+      return fail(c, "more than %d reserved names", MAX_RESERVED);
     if ((bad = declared_name_rule(rs[i].name)))
       return fail(c, "reserved name '%s': %s", rs[i].name, bad);
     if (!rs[i].reason)
@@ -187,13 +195,38 @@ static int check_reserved(struct checker *c, const struct backend_reserved *rs) 
   return 0;
 }
 
+static size_t count(const char *const *list) {
+  size_t n = 0;
+
+  while (list && list[n])
+    n++;
+  return n;
+}
+
+static int check_trust_lists(struct checker *c, const struct backend_trusted *t) {
+  const struct {
+    const char *what;
+    const char *const *list;
+  } lists[] = {{"aliases", t->aliases},         {"distributions", t->distributions},
+               {"entrypoints", t->entrypoints}, {"object_refs", t->object_refs},
+               {"module_prefixes", t->module_prefixes}};
+
+  for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+    if (count(lists[i].list) > MAX_TRUST_LIST)
+      return fail(c, "trusted backend '%s': %s: more than %d entries", t->name, lists[i].what, MAX_TRUST_LIST);
+  return 0;
+}
+
 static int check_trusted_entry(struct checker *c, const struct backend_trusted *t) {
   const char *bad;
+  int err;
 
   if ((bad = declared_name_rule(t->name)))
     return fail(c, "trusted backend '%s': %s", t->name, bad);
   if (!t->package)
     return fail(c, "trusted backend '%s': package is required", t->name);
+  if ((err = check_trust_lists(c, t)) != 0)
+    return err;
   for (size_t i = 0; t->aliases && t->aliases[i]; i++)
     if ((bad = declared_name_rule(t->aliases[i])))
       return fail(c, "trusted backend '%s': aliases: '%s': %s", t->name, t->aliases[i], bad);
@@ -243,11 +276,22 @@ static int check_trusted_names(struct checker *c, const struct backend_host_decl
 }
 
 static int check_trusted(struct checker *c, const struct backend_host_decl *d) {
+  size_t names = 0;
   int err;
 
-  for (size_t i = 0; d->trusted && d->trusted[i].name; i++)
+  for (size_t i = 0; d->reserved && d->reserved[i].name; i++)
+    names++;
+  for (size_t i = 0; d->trusted && d->trusted[i].name; i++) {
+    if (i == MAX_TRUSTED)
+      return fail(c, "more than %d trusted backends", MAX_TRUSTED);
     if ((err = check_trusted_entry(c, &d->trusted[i])) != 0)
       return err;
+    names += 1 + count(d->trusted[i].aliases);
+  }
+  /* before the pairwise checks below, which these caps keep small */
+  if (names > MAX_BACKEND_NAMES)
+    return fail(c, "more than %d backend names (trusted names, aliases and reserved names together)",
+                MAX_BACKEND_NAMES);
   for (size_t i = 0; d->trusted && d->trusted[i].name; i++)
     if ((err = check_trusted_names(c, d, &d->trusted[i])) != 0)
       return err;

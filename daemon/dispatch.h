@@ -1,6 +1,7 @@
 /*
  * Running one routed call of a backend function (backend.call, DESIGN §7): on a worker
- * thread; one at a time per adapter unless it is thread-safe (later calls wait on the loop
+ * thread; one at a time per loaded adapter file unless it is thread-safe; a plugin's code
+ * loaded by one worker while the other calls that need it wait (in both cases on the loop
  * thread, holding no worker); cancelled while queued or waiting if the client goes away; and
  * the answer every dispatched call gets (doc/protocol.md).
  */
@@ -14,15 +15,25 @@
 #include "route.h"
 
 struct backend;
+struct host;
+struct plugin;
 struct request;
 
 /*
- * Runs function number fn of backend b with the arguments in *route (moved: the job owns it
- * from here, also on error) and answers req. first_warning (may be NULL) goes before the
- * others. Returns 0, or a negative error after which the caller still answers req.
+ * Runs function number fn of backend b, one of host h's, with the arguments in *route
+ * (moved: the job owns it from here, also on error) and answers req. An untrusted backend's
+ * first answered call on the connection carries the first-use warning. Returns 0, or a
+ * negative error after which the caller still answers req.
  */
-int dispatch_submit(struct request *req, const struct backend *b, size_t fn, struct route *route,
-                    const char *first_warning);
+int dispatch_submit(struct request *req, struct host *h, const struct backend *b, size_t fn, struct route *route);
+
+/*
+ * For an answer about to be sent on req's connection: the warning the first one about
+ * untrusted backend `backend` (plugin p) of host h carries, naming who provides it, and the
+ * connection counts as told. NULL when trusted, already told, or out of memory.
+ */
+char *dispatch_first_use_warning(struct request *req, const struct host *h, const char *backend, bool trusted,
+                                 const struct plugin *p);
 
 /*
  * Answers req without running a backend function: the host's implementation must run

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -14,6 +13,7 @@
 
 #include "backends.h"
 #include "json.h"
+#include "limits.h"
 #include "message.h"
 #include "names.h"
 
@@ -78,7 +78,7 @@ static int check_keys(struct parser *p, const msgpack_object *map, const char *w
   return 0;
 }
 
-/* An optional list of strings; each checked by check (may be NULL). */
+/* An optional list of strings of a trust entry (at most HOST_MAX_TRUST_LIST); each checked by check (may be NULL). */
 static int get_str_list(struct parser *p, const msgpack_object *o, const char *where,
                         const char *(*check)(const char *), char ***out, size_t *n) {
   *out = NULL;
@@ -87,6 +87,8 @@ static int get_str_list(struct parser *p, const msgpack_object *o, const char *w
     return 0;
   if (o->type != MSGPACK_OBJECT_ARRAY)
     return fail(p, "%s must be a list of strings", where);
+  if (o->via.array.size > HOST_MAX_TRUST_LIST)
+    return fail(p, "%s: more than %d entries", where, HOST_MAX_TRUST_LIST);
   if (o->via.array.size == 0)
     return 0;
   if ((*out = calloc(o->via.array.size, sizeof **out)) == NULL)
@@ -247,24 +249,68 @@ out:
   return err;
 }
 
-/* Every trusted name and alias, and every reserved name, must be distinct. */
+/* One backend name the host declares: a trusted name or alias, or a reserved name. */
+struct host_name {
+  const char *name;
+  const struct host_trusted *trusted;   /* the entry it names; NULL for a reserved name */
+  const struct host_reserved *reserved; /* the reserved name; NULL for a trusted one */
+  size_t seq;                           /* declaration order: trusted names and aliases, then reserved */
+};
+
+static int name_cmp(const void *a, const void *b) {
+  const struct host_name *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  return c != 0 ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* The rule broken by two equal names, x declared before y. */
+static int fail_duplicate(struct parser *p, const struct host_name *x, const struct host_name *y) {
+  if (x->trusted != NULL && x->trusted == y->trusted)
+    return fail(p, "trusted backend '%s' lists '%s' twice", x->trusted->name, x->name);
+  if (x->trusted != NULL && y->trusted != NULL)
+    return fail(p, "'%s' is claimed by trusted backends '%s' and '%s'", x->name, x->trusted->name, y->trusted->name);
+  if (x->trusted != NULL)
+    return fail(p, "'%s' is both trusted (backend '%s') and reserved", x->name, x->trusted->name);
+  return fail(p, "reserved name '%s' appears twice", x->name);
+}
+
+static size_t count_backend_names(const struct host *h) {
+  size_t n = h->n_reserved;
+  for (size_t i = 0; i < h->n_trusted; i++)
+    n += 1 + h->trusted[i].n_aliases;
+  return n;
+}
+
+/*
+ * Every trusted name and alias, and every reserved name, must be distinct: sorted into
+ * h->names (which lookups then search) rather than compared pairwise, since a client
+ * chooses how many there are.
+ */
 static int check_backend_names(struct parser *p) {
-  const struct host *h = p->h;
+  struct host *h = p->h;
+  size_t n = count_backend_names(h), k = 0;
+  const struct host_name *dup = NULL;
+  if (n > HOST_MAX_BACKEND_NAMES)
+    return fail(p, "more than %d backend names (trusted names, aliases and reserved names together)",
+                HOST_MAX_BACKEND_NAMES);
+  if (n == 0)
+    return 0;
+  if ((h->names = calloc(n, sizeof *h->names)) == NULL)
+    return -ENOMEM;
   for (size_t i = 0; i < h->n_trusted; i++) {
     const struct host_trusted *t = &h->trusted[i];
-    for (size_t a = 0; a <= t->n_aliases; a++) {
-      const char *name = a == 0 ? t->name : t->aliases[a - 1];
-      const struct host_trusted *other = host_find_trusted(h, name);
-      if (other != t)
-        return fail(p, "'%s' is claimed by trusted backends '%s' and '%s'", name, other->name, t->name);
-      for (size_t b = a + 1; b <= t->n_aliases; b++)
-        if (strcmp(name, t->aliases[b - 1]) == 0)
-          return fail(p, "trusted backend '%s' lists '%s' twice", t->name, name);
-      if (host_find_reserved(h, name) != NULL)
-        return fail(p, "'%s' is both trusted (backend '%s') and reserved", name, t->name);
-    }
+    for (size_t a = 0; a <= t->n_aliases; a++, k++)
+      h->names[k] = (struct host_name){a == 0 ? t->name : t->aliases[a - 1], t, NULL, k};
   }
-  return 0;
+  for (size_t i = 0; i < h->n_reserved; i++, k++)
+    h->names[k] = (struct host_name){h->reserved[i].name, NULL, &h->reserved[i], k};
+  h->n_names = n;
+  qsort(h->names, n, sizeof *h->names, name_cmp);
+  /* Of the names declared twice, report the one declared again first, as a reader would find it. */
+  for (size_t i = 1; i < n; i++)
+    if (strcmp(h->names[i - 1].name, h->names[i].name) == 0 && (dup == NULL || h->names[i].seq < dup[1].seq))
+      dup = &h->names[i - 1];
+  return dup != NULL ? fail_duplicate(p, dup, dup + 1) : 0;
 }
 
 static int parse_reserved(struct parser *p, const msgpack_object *o) {
@@ -275,6 +321,8 @@ static int parse_reserved(struct parser *p, const msgpack_object *o) {
     return 0;
   if (o->type != MSGPACK_OBJECT_MAP)
     return fail(p, "reserved must be a map of name to reason");
+  if (o->via.map.size > HOST_MAX_RESERVED)
+    return fail(p, "more than %d reserved names", HOST_MAX_RESERVED);
   if (o->via.map.size > 0 && (h->reserved = calloc(o->via.map.size, sizeof *h->reserved)) == NULL)
     return -ENOMEM;
   for (uint32_t i = 0; i < o->via.map.size; i++) {
@@ -286,10 +334,7 @@ static int parse_reserved(struct parser *p, const msgpack_object *o) {
       return fail(p, "reserved name '%s': %s", r->name, bad);
     if ((err = get_str(p, &o->via.map.ptr[i].val, "a reserved name's reason", &r->reason)) < 0)
       return err;
-    for (uint32_t j = 0; j < i; j++)
-      if (strcmp(h->reserved[j].name, r->name) == 0)
-        return fail(p, "reserved name '%s' appears twice", r->name);
-  }
+  } /* duplicates: check_backend_names */
   return 0;
 }
 
@@ -300,6 +345,8 @@ static int parse_trusted_map(struct parser *p, const msgpack_object *o) {
     return 0;
   if (o->type != MSGPACK_OBJECT_MAP)
     return fail(p, "trusted must be a map of backend name to trust settings");
+  if (o->via.map.size > HOST_MAX_TRUSTED)
+    return fail(p, "more than %d trusted backends", HOST_MAX_TRUSTED);
   if (o->via.map.size > 0 && (h->trusted = calloc(o->via.map.size, sizeof *h->trusted)) == NULL)
     return -ENOMEM;
   for (uint32_t i = 0; i < o->via.map.size; i++) {
@@ -336,6 +383,52 @@ static int parse_functions(struct parser *p, const msgpack_object *o) {
   return 0;
 }
 
+/* Bytes of the header msgpack-c packs for n items or bytes: fix is what a one-byte header holds. */
+static size_t header_size(uint64_t n, uint64_t fix, bool has_8bit) {
+  return n < fix ? 1 : has_8bit && n < 256 ? 2 : n < 65536 ? 3 : 5;
+}
+
+static size_t int_size(const msgpack_object *o) {
+  if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER || o->via.i64 >= 0)
+    return o->via.u64 < 128 ? 1 : o->via.u64 < 256 ? 2 : o->via.u64 < 65536 ? 3 : o->via.u64 <= UINT32_MAX ? 5 : 9;
+  return o->via.i64 >= -32 ? 1 : o->via.i64 >= INT8_MIN ? 2 : o->via.i64 >= INT16_MIN ? 3 : o->via.i64 >= INT32_MIN ? 5 : 9;
+}
+
+/* Bytes o takes as MessagePack (fixext counted as ext 8); counting stops once past limit. */
+static size_t encoded_size(const msgpack_object *o, size_t limit) {
+  size_t n;
+  switch (o->type) {
+  case MSGPACK_OBJECT_POSITIVE_INTEGER:
+  case MSGPACK_OBJECT_NEGATIVE_INTEGER:
+    return int_size(o);
+  case MSGPACK_OBJECT_FLOAT32:
+    return 5;
+  case MSGPACK_OBJECT_FLOAT64:
+    return 9;
+  case MSGPACK_OBJECT_STR:
+    return header_size(o->via.str.size, 32, true) + o->via.str.size;
+  case MSGPACK_OBJECT_BIN:
+    return header_size(o->via.bin.size, 0, true) + o->via.bin.size;
+  case MSGPACK_OBJECT_EXT:
+    return header_size(o->via.ext.size, 0, true) + 1 + o->via.ext.size;
+  case MSGPACK_OBJECT_ARRAY:
+    n = header_size(o->via.array.size, 16, false);
+    for (uint32_t i = 0; i < o->via.array.size && n <= limit; i++)
+      n += encoded_size(&o->via.array.ptr[i], limit - n);
+    return n;
+  case MSGPACK_OBJECT_MAP:
+    n = header_size(o->via.map.size, 16, false);
+    for (uint32_t i = 0; i < o->via.map.size && n <= limit; i++) {
+      n += encoded_size(&o->via.map.ptr[i].key, limit - n);
+      if (n <= limit)
+        n += encoded_size(&o->via.map.ptr[i].val, limit - n);
+    }
+    return n;
+  default: /* nil, boolean */
+    return 1;
+  }
+}
+
 static int parse_all(struct parser *p, const msgpack_object *decl) {
   static const char *const keys[] = {"name", "group", "functions", "trusted", "reserved", NULL};
   struct host *h = p->h;
@@ -343,6 +436,9 @@ static int parse_all(struct parser *p, const msgpack_object *decl) {
   const char *bad;
   size_t len;
   int err;
+  /* Before anything is copied: the host keeps its docs and defaults while it is declared. */
+  if (encoded_size(decl, HOST_MAX_DECLARATION_BYTES) > HOST_MAX_DECLARATION_BYTES)
+    return fail(p, "the declaration is larger than %d bytes (4 MiB) as MessagePack", HOST_MAX_DECLARATION_BYTES);
   if ((err = check_keys(p, decl, "the declaration", keys)) < 0 ||
       (err = get_str(p, proto_map_get(decl, "name"), "name", &h->name)) < 0)
     return err;
@@ -387,50 +483,131 @@ int host_parse(const msgpack_object *decl, const char *source, struct host **out
   return 0;
 }
 
-/* Declarations are text of a few KiB; this only bounds a runaway file. */
-#define FILE_MAX (4 * 1024 * 1024)
-
-int host_load_file(const char *path, struct host **out, char *why, size_t why_len) {
-  char source[4200], reason[512];
-  msgpack_sbuffer buf;
-  msgpack_packer pk;
-  msgpack_zone zone;
-  msgpack_object obj;
-  json_error_t jerr;
-  json_t *j = NULL;
-  struct stat st;
-  FILE *f;
-  int err;
-  *out = NULL;
-  if ((f = fopen(path, "re")) == NULL) {
+/* Reads a declaration file whole: it is text of a few KiB, HOST_MAX_DECLARATION_BYTES bounds a runaway one. */
+static int read_file(const char *path, char **text, size_t *len, char *why, size_t why_len) {
+  FILE *f = fopen(path, "re");
+  size_t cap = 0, n = 0, got;
+  char *buf = NULL, *bigger;
+  int err = 0;
+  if (f == NULL) {
     err = -errno;
     snprintf(why, why_len, "%s: %s", path, strerror(-err));
     return err;
   }
-  if (fstat(fileno(f), &st) == 0 && st.st_size > FILE_MAX) {
-    fclose(f);
-    snprintf(why, why_len, "%s: larger than %d bytes", path, FILE_MAX);
-    return -EFBIG;
+  do {
+    if (n == cap) {
+      cap = cap == 0 ? 16384 : 2 * cap;
+      if ((bigger = realloc(buf, cap)) == NULL) {
+        err = -ENOMEM;
+        snprintf(why, why_len, "%s: out of memory", path);
+        break;
+      }
+      buf = bigger;
+    }
+    n += got = fread(buf + n, 1, cap - n, f);
+    if (n > HOST_MAX_DECLARATION_BYTES) {
+      err = -EFBIG;
+      snprintf(why, why_len, "%s: larger than %d bytes", path, HOST_MAX_DECLARATION_BYTES);
+    }
+  } while (err == 0 && got > 0);
+  if (err == 0 && ferror(f)) {
+    err = -EIO;
+    snprintf(why, why_len, "%s: cannot read it", path);
   }
-  j = json_loadf(f, JSON_REJECT_DUPLICATES, &jerr);
   fclose(f);
+  if (err < 0) {
+    free(buf);
+    return err;
+  }
+  *text = buf;
+  *len = n;
+  return 0;
+}
+
+/*
+ * Where JSON text that jansson has read first nests deeper than max arrays and objects:
+ * line and column as jansson counts them (from 1; a UTF-8 character is one column).
+ */
+static bool find_too_deep(const char *s, size_t len, unsigned max, int *line, int *column) {
+  unsigned depth = 0;
+  bool in_string = false, escaped = false;
+  *line = 1;
+  *column = 0;
+  for (size_t i = 0; i < len; i++) {
+    char ch = s[i];
+    if (ch == '\n') {
+      ++*line;
+      *column = 0;
+      continue;
+    }
+    if (((unsigned char)ch & 0xc0) != 0x80)
+      ++*column;
+    if (in_string) {
+      in_string = escaped || ch != '"';
+      escaped = !escaped && ch == '\\';
+    } else if (ch == '"') {
+      in_string = true;
+    } else if (ch == '[' || ch == '{') {
+      if (++depth > max)
+        return true;
+    } else if (ch == ']' || ch == '}') {
+      depth--;
+    }
+  }
+  return false;
+}
+
+/*
+ * The JSON document as MessagePack (host_parse reads msgpack objects): packed into buf, then
+ * decoded into zone. *obj points into both.
+ */
+static int json_to_object(const char *path, json_t *j, msgpack_sbuffer *buf, msgpack_zone *zone, msgpack_object *obj,
+                          char *why, size_t why_len) {
+  msgpack_packer pk;
+  msgpack_packer_init(&pk, buf, msgpack_sbuffer_write);
+  if (proto_msgpack_from_json(j, &pk) < 0 ||
+      msgpack_unpack(buf->data, buf->size, NULL, zone, obj) != MSGPACK_UNPACK_SUCCESS) {
+    /* The depth that msgpack-c cannot decode was refused before: only memory is left to fail. */
+    snprintf(why, why_len, "%s: out of memory", path);
+    return -ENOMEM;
+  }
+  return 0;
+}
+
+int host_load_file(const char *path, struct host **out, char *why, size_t why_len) {
+  char source[4200], reason[512], *text = NULL;
+  msgpack_sbuffer buf;
+  msgpack_zone zone;
+  msgpack_object obj;
+  json_error_t jerr;
+  json_t *j;
+  size_t len = 0;
+  int err, line, column;
+  *out = NULL;
+  if ((err = read_file(path, &text, &len, why, why_len)) < 0)
+    return err;
+  j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
   if (j == NULL) {
     snprintf(why, why_len, "%s:%d:%d: %s", path, jerr.line, jerr.column, jerr.text);
-    return -EINVAL;
+    err = -EINVAL;
+  } else if (find_too_deep(text, len, PROTO_MAX_DEPTH_CEILING, &line, &column)) {
+    snprintf(why, why_len, "%s:%d:%d: nested deeper than %u arrays and objects (the most a declaration may have)",
+             path, line, column, PROTO_MAX_DEPTH_CEILING);
+    err = -EINVAL;
+  }
+  free(text);
+  if (err < 0) {
+    json_decref(j);
+    return err;
   }
   msgpack_sbuffer_init(&buf);
-  msgpack_packer_init(&pk, &buf, msgpack_sbuffer_write);
   msgpack_zone_init(&zone, 4096);
-  err = proto_msgpack_from_json(j, &pk) < 0 ? -ENOMEM : 0;
+  err = json_to_object(path, j, &buf, &zone, &obj, why, why_len);
   json_decref(j);
-  if (err == 0 && msgpack_unpack(buf.data, buf.size, NULL, &zone, &obj) != MSGPACK_UNPACK_SUCCESS)
-    err = -ENOMEM;
   if (err == 0) {
     snprintf(source, sizeof source, "declaration file %s", path);
     if ((err = host_parse(&obj, source, out, reason, sizeof reason)) < 0)
       snprintf(why, why_len, "%s: %s", path, reason);
-  } else {
-    snprintf(why, why_len, "%s: out of memory", path);
   }
   msgpack_zone_destroy(&zone);
   msgpack_sbuffer_destroy(&buf);
@@ -471,6 +648,7 @@ void host_unref(struct host *h) {
     free(h->reserved[i].reason);
   }
   free(h->reserved);
+  free(h->names);
   free(h->name);
   free(h->group);
   free(h->source);
@@ -499,21 +677,28 @@ const struct host_function *host_find_function(const struct host *h, const char 
   return NULL;
 }
 
-const struct host_trusted *host_find_trusted(const struct host *h, const char *name) {
-  for (size_t i = 0; i < h->n_trusted; i++) {
-    const struct host_trusted *t = &h->trusted[i];
-    if (t->name != NULL && strcmp(t->name, name) == 0)
-      return t;
-    for (size_t a = 0; a < t->n_aliases; a++)
-      if (strcmp(t->aliases[a], name) == 0)
-        return t;
+/* The declared backend name `name`, by binary search in h->names. */
+static const struct host_name *find_name(const struct host *h, const char *name) {
+  size_t lo = 0, hi = h->n_names;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(h->names[mid].name, name);
+    if (c == 0)
+      return &h->names[mid];
+    if (c < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
   return NULL;
 }
 
+const struct host_trusted *host_find_trusted(const struct host *h, const char *name) {
+  const struct host_name *n = find_name(h, name);
+  return n != NULL ? n->trusted : NULL;
+}
+
 const struct host_reserved *host_find_reserved(const struct host *h, const char *name) {
-  for (size_t i = 0; i < h->n_reserved; i++)
-    if (h->reserved[i].name != NULL && strcmp(h->reserved[i].name, name) == 0)
-      return &h->reserved[i];
-  return NULL;
+  const struct host_name *n = find_name(h, name);
+  return n != NULL ? n->reserved : NULL;
 }

@@ -14,7 +14,19 @@
 
 #include "signature.h"
 
+/*
+ * Caps on a declaration (doc/backends.md). A client chooses its size and it is parsed,
+ * checked and looked up on the daemon's loop thread, so every part of it is bounded.
+ */
 #define HOST_MAX_FUNCTIONS 1024
+#define HOST_MAX_TRUSTED 1024 /* trusted backends */
+#define HOST_MAX_RESERVED 1024 /* reserved names */
+/* Per trusted backend, each of: aliases, distributions, entrypoints, object_refs, module_prefixes. */
+#define HOST_MAX_TRUST_LIST 256
+/* Trusted names, their aliases and reserved names together: an unknown backend name is compared with each. */
+#define HOST_MAX_BACKEND_NAMES 4096
+/* The declaration encoded as MessagePack (host.declare), and a declaration file's JSON text. */
+#define HOST_MAX_DECLARATION_BYTES (4 * 1024 * 1024)
 
 struct host_function {
   char *name;
@@ -40,6 +52,8 @@ struct host_reserved {
   char *reason;
 };
 
+struct host_name; /* host.c: one of the names below, for lookups */
+
 struct host {
   int refs;
   char *name;
@@ -51,6 +65,8 @@ struct host {
   size_t n_trusted;
   struct host_reserved *reserved;
   size_t n_reserved;
+  struct host_name *names; /* every trusted name, alias and reserved name, sorted, each once */
+  size_t n_names;
   msgpack_zone zone; /* the defaults */
   /* Loop thread only: its backends under the plugin snapshot they were built from (hosts.c). */
   struct backend_table *backends;

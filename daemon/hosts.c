@@ -31,11 +31,16 @@ struct host_session {
   size_t n_warned;
 };
 
+/* Refusals logged so far, as "host\ndistribution\ngroup\nentry point\nreason": each is logged once. */
+#define MAX_NOTICED 256
+
 struct hosts {
   struct host **files; /* from declaration files, in search-path order */
   size_t n_files;
   struct host_session *sessions;
   uint64_t seq;
+  char *noticed[MAX_NOTICED];
+  size_t n_noticed;
 };
 
 static struct hosts *registry(struct daemon *d) { return d->hosts; }
@@ -133,12 +138,19 @@ static void session_free(struct hosts *r, struct host_session *s) {
   free(s);
 }
 
+static void forget_notices(struct hosts *r) {
+  for (size_t i = 0; i < r->n_noticed; i++)
+    free(r->noticed[i]);
+  r->n_noticed = 0;
+}
+
 void hosts_free(struct daemon *d) {
   struct hosts *r = registry(d);
   if (r == NULL)
     return;
   while (r->sessions != NULL)
     session_free(r, r->sessions);
+  forget_notices(r);
   free_files(r);
   free(r);
   d->hosts = NULL;
@@ -197,6 +209,28 @@ int hosts_declare(struct daemon *d, struct conn *c, struct host *h) {
   return 0;
 }
 
+/*
+ * Is this the first time h's table refuses this adapter for this reason? Every connection
+ * declares its own host object and every reload rebuilds the tables, so the same refusal comes
+ * up again and again. The record is bounded (clients choose host names and reserved reasons):
+ * when full it starts over, and a refusal may then be logged once more. Out of memory: yes.
+ */
+static bool first_notice(struct hosts *r, const struct host *h, const struct backend *b) {
+  const struct plugin *p = b->plugin;
+  char *key;
+  if (asprintf(&key, "%s\n%s\n%s\n%s\n%s", h->name, p->dist_key, p->group, p->name, b->reason) < 0)
+    return true;
+  for (size_t i = 0; i < r->n_noticed; i++)
+    if (strcmp(r->noticed[i], key) == 0) {
+      free(key);
+      return false;
+    }
+  if (r->n_noticed == MAX_NOTICED)
+    forget_notices(r);
+  r->noticed[r->n_noticed++] = key;
+  return true;
+}
+
 const struct backend_table *hosts_backends(struct daemon *d, struct host *h) {
   const struct plugin_set *set = plugins_current(d);
   struct backend_table *t;
@@ -205,9 +239,10 @@ const struct backend_table *hosts_backends(struct daemon *d, struct host *h) {
   if (backend_table_build(h, set, &t) < 0)
     return NULL;
   for (size_t i = 0; i < t->n_refused; i++)
-    if (t->refused[i].plugin->state == EP_OK) /* unusable plugins were logged by discovery */
-      log_debug("%s (%s): backend %s (%s) refused: %s", h->name, h->source, t->refused[i].plugin->name,
-                t->refused[i].plugin->dist_name, t->refused[i].reason);
+    if (t->refused[i].plugin->state == EP_OK && /* unusable plugins were logged by discovery */
+        first_notice(registry(d), h, &t->refused[i]))
+      log_notice("%s (%s): backend %s (%s) refused: %s", h->name, h->source, t->refused[i].plugin->name,
+                 t->refused[i].plugin->dist_name, t->refused[i].reason);
   backend_table_free(h->backends);
   h->backends = t;
   return t;

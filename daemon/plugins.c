@@ -58,6 +58,7 @@ void plugin_unref(struct plugin *p) {
   free(p->file);
   free(p->symbol);
   free(p->reason);
+  free(p->lazy_ids);
   free(p);
 }
 
@@ -87,11 +88,13 @@ static void set_reason(struct plugin *p, enum ep_state state, const char *reason
   p->reason = reason != NULL ? strdup(reason) : NULL;
 }
 
-/* Takes a scan result's verdict. */
+/* Takes a scan result's verdict, and notes which lazy libraries the plugin's functions would load. */
 static void adopt_scan(struct plugin *p, struct scan_result *s) {
   s->refs++;
   p->scan = s;
   set_reason(p, s->state, s->reason);
+  if (p->state == EP_OK && plugin_code_record_lazy(p) < 0)
+    set_reason(p, EP_FAILED, "out of memory recording its lazy libraries");
 }
 
 static struct plugin *plugin_from_entry_point(const struct distribution *dist, const struct entry_point *ep) {
@@ -132,6 +135,18 @@ static bool same_contents(const struct plugin *a, const struct plugin *b) {
          strcmp(a->value, b->value) == 0 &&
          ((a->file == NULL && b->file == NULL) ||
           (a->file != NULL && b->file != NULL && strcmp(a->file, b->file) == 0 && file_id_equal(&a->file_id, &b->file_id)));
+}
+
+/* Did a and b find the same lazy libraries? Only when both recorded some: other differences are same_contents'. */
+static bool same_lazy(const struct plugin *a, const struct plugin *b) {
+  if (a->lazy_ids == NULL || b->lazy_ids == NULL)
+    return true;
+  if (a->scan->info.n_functions != b->scan->info.n_functions)
+    return false;
+  for (size_t i = 0; i < a->scan->info.n_functions; i++)
+    if (!file_id_equal(&a->lazy_ids[i], &b->lazy_ids[i]))
+      return false;
+  return true;
 }
 
 /* A scan of the same file contents, symbol and kind done before: not repeated (failed ones included). */
@@ -217,7 +232,7 @@ static int add_plugin(struct plugins *ps, struct plugin_set *next, const struct 
   next->plugins = grown;
   for (size_t i = 0; old != NULL && i < old->n; i++)
     if (same_entry_point(old->plugins[i], p) && same_contents(old->plugins[i], p) && p->state == EP_OK &&
-        old->plugins[i]->scan != NULL) {
+        old->plugins[i]->scan != NULL && plugin_code_lazy_unchanged(old->plugins[i])) {
       plugin_unref(p);
       p = old->plugins[i];
       plugin_ref(p);
@@ -251,7 +266,7 @@ static void note_plugin(struct reload_pass *pass, enum reload_change kind, const
 static void report_changes(struct reload_pass *pass, const struct plugin_set *old, const struct plugin_set *next) {
   for (size_t i = 0; i < next->n; i++) {
     const struct plugin *p = next->plugins[i], *was = find_same(old, p);
-    bool is_new = was == NULL, changed = was != NULL && was != p && !same_contents(was, p);
+    bool is_new = was == NULL, changed = was != NULL && was != p && (!same_contents(was, p) || !same_lazy(was, p));
     if (is_new)
       note_plugin(pass, RELOAD_ADDED, p);
     else if (changed)

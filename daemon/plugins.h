@@ -46,17 +46,24 @@ struct plugin {
   char *reason;               /* why it cannot be used (when not EP_OK) */
   struct scan_result *scan;   /* NULL when it was never scanned */
   /*
-   * Loaded in this process on first use, else NULL. Written under `lock` (by whichever
-   * thread first calls the plugin); the loop thread reads it only to report "loaded".
+   * Backend adapters with lazy functions: per function of scan->info, the identity its lazy
+   * library had when this snapshot was built (all zero: no library, or none on disk). A
+   * reload that finds another file there replaces the plugin; loading refuses another file.
+   */
+  struct file_id *lazy_ids;
+  /*
+   * Loaded in this process on first use, else NULL. Written under `lock` by the thread that
+   * loads it; the loop thread reads it to report "loaded", and dispatch.c while no load runs.
    */
   struct plugin_code *code;
-  pthread_mutex_t lock;       /* one call into the plugin at a time, and its loading */
+  pthread_mutex_t lock;       /* its loading; a variant plugin's calls, one at a time */
   /*
-   * dispatch.c, loop thread: a backend adapter that is not thread-safe runs one call at a
-   * time; the others wait here, not on a worker thread, so they never hold the pool.
+   * dispatch.c, loop thread: while a worker loads a backend adapter's code (or a lazy
+   * library), its other calls wait here, not on worker threads, so a slow load holds one
+   * worker. (Adapters that are not thread-safe run one call at a time per file: dispatch.c.)
    */
-  bool busy;
-  struct dispatch_job *waiting_head, *waiting_tail;
+  bool loading;
+  struct dispatch_job *load_waiting_head, *load_waiting_tail;
 };
 
 struct plugin_set {

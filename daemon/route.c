@@ -41,8 +41,9 @@ static int warn(struct route *r, const char *fmt, ...) {
   va_list ap;
   char *w;
   int n;
-  if (r->n_warnings == SIG_MAX_PARAMS)
-    return 0;
+  /* At most one per argument, and ROUTE_MAX_CALL_ARGS bounds those: never drop one silently. */
+  if (r->n_warnings == ROUTE_MAX_CALL_ARGS)
+    return -E2BIG;
   va_start(ap, fmt);
   n = vasprintf(&w, fmt, ap);
   va_end(ap);
@@ -52,14 +53,34 @@ static int warn(struct route *r, const char *fmt, ...) {
   return 0;
 }
 
-/* A host-only argument: dropped, silently at the host's default, else with a warning. */
+/*
+ * How much of a caller's name to show: at most ROUTE_MAX_SHOWN bytes, cut where a UTF-8
+ * character starts (backing up at most 3 continuation bytes, for names that are not UTF-8).
+ */
+static int shown(size_t len, const char *s, const char **ellipsis) {
+  size_t n = len;
+  *ellipsis = "";
+  if (len > ROUTE_MAX_SHOWN) {
+    n = ROUTE_MAX_SHOWN;
+    for (int back = 0; back < 3 && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80; back++)
+      n--;
+    *ellipsis = "\xe2\x80\xa6"; /* U+2026 HORIZONTAL ELLIPSIS */
+  }
+  return (int)n;
+}
+
+/*
+ * A host-only argument: dropped, silently at the host's default, else with a warning. A
+ * value too large to compare (sig_value_equal's budget) counts as not at the default.
+ */
 static int drop_host_only(struct route *r, const char *backend, const struct sig_param *p,
                           const msgpack_object *value) {
   char *repr;
   int err;
   if (p->def != NULL && sig_value_equal(value, p->def))
     return 0;
-  if ((repr = sig_value_repr(value)) == NULL)
+  /* The caller chooses the value's size: show its start, not all of it. */
+  if ((repr = sig_value_repr_max(value, ROUTE_MAX_SHOWN)) == NULL)
     return -ENOMEM;
   err = warn(r, "backend '%s' does not take '%s': %s=%s was ignored", backend, p->name, p->name, repr);
   free(repr);
@@ -77,7 +98,7 @@ static int add_copy(struct route *r, const char *name, size_t len, const msgpack
   for (size_t i = 0; i < r->n; i++)
     if (strlen(r->names[i]) == len && strncmp(r->names[i], name, len) == 0)
       return 0; /* a name reaches the backend once */
-  if (r->n_owned == SIG_MAX_PARAMS)
+  if (r->n_owned == ROUTE_MAX_CALL_ARGS)
     return -E2BIG;
   if ((copy = strndup(name, len)) == NULL)
     return -ENOMEM;
@@ -98,23 +119,24 @@ static int route_extras(const struct host *h, const struct host_function *hf, co
                         size_t why_len) {
   for (size_t i = 0; i < b->n_extra; i++) {
     const msgpack_object_kv *kv = b->extra[i];
-    int len = (int)kv->key.via.str.size, err;
+    const char *more;
+    int len = shown(kv->key.via.str.size, kv->key.via.str.ptr, &more), err;
     bool backend_takes = bf != NULL && (backend_name_for(bf, kv->key.via.str.ptr, kv->key.via.str.size) != NULL ||
                                         takes_var_keyword(&bf->sig));
     if (backend_takes) {
       if ((err = forward_extra(r, bf, kv)) < 0)
         return err;
     } else if (takes_var_keyword(&hf->sig)) {
-      if (bf != NULL && (err = warn(r, "backend '%s' does not take '%.*s': it was ignored", backend, len,
-                                    kv->key.via.str.ptr)) < 0)
+      if (bf != NULL && (err = warn(r, "backend '%s' does not take '%.*s%s': it was ignored", backend, len,
+                                    kv->key.via.str.ptr, more)) < 0)
         return err;
     } else if (bf == NULL && backend == NULL) {
-      snprintf(why, why_len, "%s() got an unexpected keyword argument '%.*s' (the cpu backend takes only %s's parameters)",
-               hf->name, len, kv->key.via.str.ptr, h->name);
+      snprintf(why, why_len, "%s() got an unexpected keyword argument '%.*s%s' (the cpu backend takes only %s's parameters)",
+               hf->name, len, kv->key.via.str.ptr, more, h->name);
       return -EINVAL;
     } else {
-      snprintf(why, why_len, "%s() got an unexpected keyword argument '%.*s' (neither %s nor backend '%s' takes it)",
-               hf->name, len, kv->key.via.str.ptr, h->name, backend);
+      snprintf(why, why_len, "%s() got an unexpected keyword argument '%.*s%s' (neither %s nor backend '%s' takes it)",
+               hf->name, len, kv->key.via.str.ptr, more, h->name, backend);
       return -EINVAL;
     }
   }

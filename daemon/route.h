@@ -16,7 +16,17 @@ struct host;
 struct host_function;
 struct plugin_function;
 
-#define ROUTE_MAX_ARGS (2 * SIG_MAX_PARAMS)
+/*
+ * Most arguments one call binds (sig_bind): a value for each of the host function's
+ * SIG_MAX_PARAMS parameters, and SIG_MAX_PARAMS keywords naming none of them. Each is
+ * forwarded, dropped with at most one warning, or refused, so this also bounds the warnings
+ * and the names copied for a **kwargs backend.
+ */
+#define ROUTE_MAX_CALL_ARGS (2 * SIG_MAX_PARAMS)
+/* Most arguments a backend function gets: the call's, and its own defaults for the rest of its parameters. */
+#define ROUTE_MAX_ARGS (ROUTE_MAX_CALL_ARGS + SIG_MAX_PARAMS)
+/* A dropped value is shown in its warning cut to this many bytes (then "…"). */
+#define ROUTE_MAX_SHOWN 200
 
 /* What the backend function gets, by its own parameter names. */
 struct route {
@@ -24,9 +34,9 @@ struct route {
   const msgpack_object *values[ROUTE_MAX_ARGS]; /* point into the request or the defaults */
   size_t n;
   size_t n_forwarded; /* the first n_forwarded came from the caller; the rest are the backend's defaults */
-  char *warnings[SIG_MAX_PARAMS];
+  char *warnings[ROUTE_MAX_CALL_ARGS];
   size_t n_warnings;
-  char *owned[SIG_MAX_PARAMS]; /* names copied from the request (**kwargs backends) */
+  char *owned[ROUTE_MAX_CALL_ARGS]; /* names copied from the request (**kwargs backends) */
   size_t n_owned;
 };
 

@@ -99,6 +99,26 @@ static const struct host_function *find_host_function(struct request *req, const
   return hf;
 }
 
+/*
+ * Packed whole before any of it is sent: packing can run out of memory half way, and half an
+ * answer on the connection would break every answer after it.
+ */
+static void send_described(struct request *req, const struct host *h, const struct host_function *hf,
+                           const struct describe_provider *providers, size_t n) {
+  msgpack_sbuffer sb;
+  msgpack_packer pk, *out;
+  msgpack_sbuffer_init(&sb);
+  msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+  if (describe_pack(&pk, h, hf, providers, n) < 0) {
+    request_fail(req, PROTO_CODE_INTERNAL, "out of memory describing %s.%s", h->name, hf->name);
+  } else {
+    out = request_reply_begin(req);
+    out->callback(out->data, sb.data, sb.size); /* one complete value */
+    request_reply_end(req);
+  }
+  msgpack_sbuffer_destroy(&sb);
+}
+
 static void backend_describe(struct request *req) {
   char name[256];
   struct host *h = find_host(req, name, sizeof name);
@@ -117,10 +137,7 @@ static void backend_describe(struct request *req) {
     if (fn >= 0)
       providers[n++] = (struct describe_provider){t->usable[i].info->name, &t->usable[i].info->functions[fn]};
   }
-  if (describe_pack(request_reply_begin(req), h, hf, providers, n) < 0)
-    request_fail(req, PROTO_CODE_INTERNAL, "out of memory");
-  else
-    request_reply_end(req);
+  send_described(req, h, hf, providers, n);
   free(providers);
 }
 
@@ -187,18 +204,6 @@ static void fail_route(struct request *req, int err, const char *why) {
     request_fail(req, PROTO_CODE_BACKEND_INVALID_ARGUMENTS, "%s", why);
 }
 
-/* The first call to an untrusted backend on a connection says so, and who provides it. */
-static char *untrusted_warning(struct request *req, struct host *h, const struct backend *b) {
-  const struct plugin *p = b->plugin;
-  char *w;
-  if (b->trusted || req->conn == NULL || !hosts_first_use(req->daemon, req->conn, h, b->info->name))
-    return NULL;
-  if (asprintf(&w, "backend '%s' is not trusted by %s; it is provided by %s %s (entry point %s = %s)", b->info->name,
-               h->name, p->dist_name, p->dist_version != NULL ? p->dist_version : "", p->name, p->value) < 0)
-    return NULL;
-  return w;
-}
-
 /*
  * The host's implementation runs: the arguments are checked against its signature only. b is
  * the backend that lacks the function, or NULL for cpu.
@@ -212,8 +217,8 @@ static void call_on_host(struct request *req, struct host *h, const struct host_
   if (err < 0) {
     fail_route(req, err, why);
   } else {
-    /* Only an answer that can carry it uses up the first-use warning. */
-    warning = b != NULL ? untrusted_warning(req, h, b) : NULL;
+    /* Sent at once: this answer may use up the first-use warning. */
+    warning = b != NULL ? dispatch_first_use_warning(req, h, b->info->name, b->trusted, b->plugin) : NULL;
     dispatch_reply_fallback(req, b != NULL ? b->info->name : "cpu", b != NULL ? b->trusted : true, fallback, warning,
                             &r);
     free(warning);
@@ -227,7 +232,6 @@ static void backend_call(struct request *req) {
   const struct host_function *hf;
   const struct backend *b;
   struct route r;
-  char *warning;
   ssize_t fn;
   int err;
   if (h == NULL || (hf = find_host_function(req, h)) == NULL || !param_cstr(req, "backend", name, sizeof name))
@@ -249,11 +253,9 @@ static void backend_call(struct request *req) {
     fail_route(req, err, why);
     return;
   }
-  /* After routing: a call refused for its arguments does not use up the first-use warning. */
-  warning = untrusted_warning(req, h, b);
-  if ((err = dispatch_submit(req, b, (size_t)fn, &r, warning)) < 0)
+  /* The first-use warning is decided when the answer goes out: a call that fails does not use it up. */
+  if ((err = dispatch_submit(req, h, b, (size_t)fn, &r)) < 0)
     request_fail(req, PROTO_CODE_INTERNAL, "cannot queue the call: %s", strerror(-err));
-  free(warning);
 }
 
 static const struct method_param list_params[] = {

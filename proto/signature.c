@@ -166,30 +166,56 @@ static bool int_float_eq(const msgpack_object *i, double f) {
   }
 }
 
-/* Some pair of a's with one of m's, equal key and value (a map may repeat a key). */
-static bool map_has(const msgpack_object_map *m, const msgpack_object_kv *kv) {
-  for (uint32_t i = 0; i < m->size; i++)
-    if (sig_value_equal(&m->ptr[i].key, &kv->key) && sig_value_equal(&m->ptr[i].val, &kv->val))
+/* What sig_value_equal may still do; once spent, every comparison answers "not equal". */
+struct budget {
+  size_t left;
+  bool spent;
+};
+
+static bool step(struct budget *w) {
+  if (w->left == 0) {
+    w->spent = true;
+    return false;
+  }
+  w->left--;
+  return true;
+}
+
+static bool value_eq(const msgpack_object *a, const msgpack_object *b, struct budget *w);
+
+/* Some pair of m's equal to kv, key and value (a map may repeat a key). */
+static bool map_has(const msgpack_object_map *m, const msgpack_object_kv *kv, struct budget *w) {
+  for (uint32_t i = 0; i < m->size && !w->spent; i++)
+    if (value_eq(&m->ptr[i].key, &kv->key, w) && value_eq(&m->ptr[i].val, &kv->val, w))
       return true;
   return false;
 }
 
-static bool map_eq(const msgpack_object_map *a, const msgpack_object_map *b) {
+static bool map_eq(const msgpack_object_map *a, const msgpack_object_map *b, struct budget *w) {
   if (a->size != b->size)
     return false;
   /* both ways, so that a key repeated in one map cannot hide a key missing from it */
   for (uint32_t i = 0; i < a->size; i++)
-    if (!map_has(b, &a->ptr[i]))
+    if (!map_has(b, &a->ptr[i], w))
       return false;
   for (uint32_t i = 0; i < b->size; i++)
-    if (!map_has(a, &b->ptr[i]))
+    if (!map_has(a, &b->ptr[i], w))
       return false;
   return true;
 }
 
-bool sig_value_equal(const msgpack_object *a, const msgpack_object *b) {
-  if (!a || !b)
-    return a == b;
+static bool array_eq(const msgpack_object_array *a, const msgpack_object_array *b, struct budget *w) {
+  if (a->size != b->size)
+    return false;
+  for (uint32_t i = 0; i < a->size; i++)
+    if (!value_eq(&a->ptr[i], &b->ptr[i], w))
+      return false;
+  return true;
+}
+
+static bool value_eq(const msgpack_object *a, const msgpack_object *b, struct budget *w) {
+  if (!step(w))
+    return false;
   if (is_int(a) && is_int(b))
     return int_eq(a, b);
   if (is_int(a) && is_float(b))
@@ -213,17 +239,22 @@ bool sig_value_equal(const msgpack_object *a, const msgpack_object *b) {
     return a->via.ext.type == b->via.ext.type && a->via.ext.size == b->via.ext.size &&
            bytes_eq(a->via.ext.ptr, b->via.ext.ptr, a->via.ext.size);
   case MSGPACK_OBJECT_ARRAY:
-    if (a->via.array.size != b->via.array.size)
-      return false;
-    for (uint32_t i = 0; i < a->via.array.size; i++)
-      if (!sig_value_equal(&a->via.array.ptr[i], &b->via.array.ptr[i]))
-        return false;
-    return true;
+    return array_eq(&a->via.array, &b->via.array, w);
   case MSGPACK_OBJECT_MAP:
-    return map_eq(&a->via.map, &b->via.map);
+    return map_eq(&a->via.map, &b->via.map, w);
   default:
     return false;
   }
+}
+
+bool sig_value_equal(const msgpack_object *a, const msgpack_object *b) {
+  struct budget w = {SIG_EQUAL_MAX_STEPS, false};
+  bool eq;
+  if (!a || !b)
+    return a == b;
+  eq = value_eq(a, b, &w);
+  /* Once spent, every comparison after answered "not equal", so eq is false already; say so. */
+  return eq && !w.spent;
 }
 
 /* --- repr --- */
@@ -258,13 +289,13 @@ static size_t utf8_len(const unsigned char *s, size_t n, uint32_t *cp) {
  * that are not UTF-8 (Python could not have decoded them), so the result stays valid UTF-8.
  * Python also escapes non-printable characters above U+00FF (\uXXXX); they pass through.
  */
-static void repr_str(struct strbuf *b, const char *s, size_t n) {
+static void repr_str(struct strbuf *b, const char *s, size_t n, size_t limit) {
   const unsigned char *u = (const unsigned char *)s;
   char quote = (n > 0 && memchr(s, '\'', n) && !memchr(s, '"', n)) ? '"' : '\'';
   char esc[8];
 
   strbuf_add(b, &quote, 1);
-  for (size_t i = 0; i < n;) {
+  for (size_t i = 0; i < n && b->len <= limit;) {
     uint32_t cp = u[i];
     size_t len = u[i] < 0x80 ? 1 : utf8_len(u + i, n - i, &cp);
 
@@ -331,9 +362,12 @@ static void repr_float(struct strbuf *b, double d) {
     strbuf_puts(b, ".0");
 }
 
-static void repr(struct strbuf *b, const msgpack_object *o) {
+/* Stops adding once b holds more than limit bytes: the caller cuts there anyway. */
+static void repr(struct strbuf *b, const msgpack_object *o, size_t limit) {
   char num[32];
 
+  if (b->len > limit)
+    return;
   switch (o->type) {
   case MSGPACK_OBJECT_NIL:
     strbuf_puts(b, "None");
@@ -354,25 +388,25 @@ static void repr(struct strbuf *b, const msgpack_object *o) {
     repr_float(b, o->via.f64);
     break;
   case MSGPACK_OBJECT_STR:
-    repr_str(b, o->via.str.ptr, o->via.str.size);
+    repr_str(b, o->via.str.ptr, o->via.str.size, limit);
     break;
   case MSGPACK_OBJECT_ARRAY:
     strbuf_puts(b, "[");
-    for (uint32_t i = 0; i < o->via.array.size; i++) {
+    for (uint32_t i = 0; i < o->via.array.size && b->len <= limit; i++) {
       if (i > 0)
         strbuf_puts(b, ", ");
-      repr(b, &o->via.array.ptr[i]);
+      repr(b, &o->via.array.ptr[i], limit);
     }
     strbuf_puts(b, "]");
     break;
   case MSGPACK_OBJECT_MAP:
     strbuf_puts(b, "{");
-    for (uint32_t i = 0; i < o->via.map.size; i++) {
+    for (uint32_t i = 0; i < o->via.map.size && b->len <= limit; i++) {
       if (i > 0)
         strbuf_puts(b, ", ");
-      repr(b, &o->via.map.ptr[i].key);
+      repr(b, &o->via.map.ptr[i].key, limit);
       strbuf_puts(b, ": ");
-      repr(b, &o->via.map.ptr[i].val);
+      repr(b, &o->via.map.ptr[i].val, limit);
     }
     strbuf_puts(b, "}");
     break;
@@ -392,6 +426,21 @@ static void repr(struct strbuf *b, const msgpack_object *o) {
 char *sig_value_repr(const msgpack_object *o) {
   struct strbuf b = { 0 };
 
-  repr(&b, o);
+  repr(&b, o, SIZE_MAX);
+  return strbuf_take(&b);
+}
+
+char *sig_value_repr_max(const msgpack_object *o, size_t max) {
+  struct strbuf b = { 0 };
+  size_t cut = max;
+
+  repr(&b, o, max);
+  if (!b.oom && b.len > max) {
+    /* repr's text is valid UTF-8: back up over continuation bytes to where a character starts */
+    while (cut > 0 && ((unsigned char)b.p[cut] & 0xc0) == 0x80)
+      cut--;
+    b.len = cut;
+    strbuf_puts(&b, "\xe2\x80\xa6"); /* U+2026 HORIZONTAL ELLIPSIS */
+  }
   return strbuf_take(&b);
 }

@@ -56,9 +56,19 @@ int sig_bind(const struct sig *s, const msgpack_object *args, const msgpack_obje
 int sig_find(const struct sig *s, const char *name, size_t len);
 
 /*
+ * Most steps sig_value_equal takes: one per value it compares, counting every key-value
+ * pair it tries while matching two maps (pairs match in any order, so that is up to n*n).
+ * A comparison that needs more answers "not equal" (routing then drops a host-only
+ * argument with a warning instead of silently, doc/backends.md): the call runs on the
+ * daemon's loop thread, and a caller chooses the size of one side.
+ */
+#define SIG_EQUAL_MAX_STEPS 65536
+
+/*
  * Value equality for "was this passed at its default?": same type and contents, except that
  * integers and floats compare by numeric value (1 == 1.0), and maps compare key by key in
- * any order. Arrays, maps, strings, binaries and ext values compare deeply.
+ * any order. Arrays, maps, strings, binaries and ext values compare deeply. Values too large
+ * to compare within SIG_EQUAL_MAX_STEPS are not equal.
  */
 bool sig_value_equal(const msgpack_object *a, const msgpack_object *b);
 
@@ -68,5 +78,12 @@ bool sig_value_equal(const msgpack_object *a, const msgpack_object *b);
  * other values (bin, ext) as <bytes>, <ext 1>. Returns a new string, or NULL (out of memory).
  */
 char *sig_value_repr(const msgpack_object *o);
+
+/*
+ * sig_value_repr cut to at most max bytes, at a UTF-8 character boundary, with "…" (U+2026)
+ * appended when anything was cut; rendering stops there, so a huge value costs no more than
+ * a small one. Returns a new string, or NULL (out of memory).
+ */
+char *sig_value_repr_max(const msgpack_object *o, size_t max);
 
 #endif

@@ -5,8 +5,10 @@
  * fixture_host.backends. Every rule of the spec gets a case: backend selection (cpu, aliases,
  * unknown with a suggestion, not installed, reserved), the routing table, fallback and
  * failure, result metadata, each trust check, name conflicts, the untrusted first-use warning,
- * lazy loading, serialisation of adapters that are not thread safe, cancellation of queued
- * calls when their client goes away, merged docs, declaration files, and an ndarray round trip.
+ * lazy loading, serialisation of adapters that are not thread safe (also across a reload that
+ * keeps their file), slow loads that hold one worker, cancellation of queued and waiting calls
+ * when their client goes away, results past the protocol's limits, merged docs (and out of
+ * memory describing), declaration files, and an ndarray round trip.
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
@@ -14,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "backend/ndarray.h"
 #include "harness.h"
@@ -1353,4 +1356,431 @@ Test(dispatch, ndarray_round_trip) {
   cr_expect_eq(memcmp(a.data, data, a.nbytes), 0, "the array came back changed");
   harness_client_close(c);
   harness_finish(d);
+}
+
+/* ---- results, warnings and fallbacks at their limits ---- */
+
+/* The standard adapters and fixture_shape. */
+static void shape_tree(void) {
+  standard_tree();
+  install("shape-adapter", "fixture_shape", "shape_adapter.mod", NULL, "shape_adapter");
+}
+
+#define TRUST_SHAPE "{'fixture_shape': {'package': 'shape-adapter'}}"
+
+/* kwargs text for fixture_shape's compute_score. */
+static const char *shape(const char *method, uint64_t n) {
+  static char text[128];
+  snprintf(text, sizeof text, "{'method': '%s', 'n': %llu}", method, (unsigned long long)n);
+  return text;
+}
+
+/* A result the client could not decode fails the call, naming the limit; the connection stays usable. */
+Test(dispatch, results_beyond_the_protocol_limits_fail_the_call) {
+  struct hdaemon *d, *d2;
+  backend_client *c;
+  const msgpack_object *r;
+  backend_reply *e;
+  shape_tree();
+  d = start_on(tree);
+  c = harness_client(d);
+  declare(c, TRUST_SHAPE); /* trusted: no first-use warning, so the reply's own elements are known */
+
+  /* Depth: the reply's array and map take 2 of a message's 32 levels. */
+  r = harness_get(call_ok(c, "fxs", "compute_score", "[[1]]", shape("deep", 30)), "result");
+  cr_expect(r != NULL && r->type == MSGPACK_OBJECT_ARRAY, "depth 30: %s", show(r));
+  for (int n = 31; n <= 40; n += 9) {
+    e = call_fails(c, "Backend.CallFailed", "fxs", "compute_score", "[[1]]", shape("deep", (uint64_t)n));
+    cr_expect(strstr(e->error_message, "nested deeper") != NULL && strstr(e->error_message, "30") != NULL,
+              "depth %d: %s", n, e->error_message);
+    harness_ping(c, d);
+  }
+  /* Strings: 1 MiB at most. */
+  r = harness_get(call_ok(c, "fxs", "compute_score", "[[1]]", shape("long", 1 << 20)), "result");
+  cr_expect(r != NULL && r->type == MSGPACK_OBJECT_STR && r->via.str.size == 1 << 20, "1 MiB string: type %d",
+            r != NULL ? (int)r->type : -1);
+  e = call_fails(c, "Backend.CallFailed", "fxs", "compute_score", "[[1]]", shape("long", (1 << 20) + 1));
+  cr_expect(strstr(e->error_message, "string longer than 1048576") != NULL, "%s", e->error_message);
+  harness_ping(c, d);
+  /* Elements: 1 Mi in a message, 16 of them the reply's own (its array, its map; no warnings). */
+  r = harness_get(call_ok(c, "fxs", "compute_score", "[[1]]", shape("many", (1 << 20) - 16)), "result");
+  cr_expect(r != NULL && r->type == MSGPACK_OBJECT_ARRAY && r->via.array.size == (1 << 20) - 16, "elements: type %d",
+            r != NULL ? (int)r->type : -1);
+  e = call_fails(c, "Backend.CallFailed", "fxs", "compute_score", "[[1]]", shape("many", (1 << 20) - 15));
+  cr_expect(strstr(e->error_message, "elements") != NULL && strstr(e->error_message, "1048560") != NULL, "%s",
+            e->error_message);
+  harness_ping(c, d);
+  r = call_ok(c, "fxs", "compute_score", "[[1]]", NULL);
+  cr_expect(is_uint(harness_get(r, "result"), 42), "%s", show(r));
+  harness_client_close(c);
+
+  /* Size: the daemon's --max-message-size, less the answer around the result. */
+  d2 = harness_start(harness_bin("BACKENDD_BIN"), "--plugin-path", tree, "--max-message-size", "1M", (const char *)NULL);
+  c = harness_client(d2);
+  declare(c, TRUST_SHAPE);
+  r = harness_get(call_ok(c, "fxs", "compute_score", "[[1]]", shape("long", (1 << 20) - 200)), "result");
+  cr_expect(r != NULL && r->type == MSGPACK_OBJECT_STR, "%s", "a result that fits");
+  e = call_fails(c, "Backend.CallFailed", "fxs", "compute_score", "[[1]]", shape("long", (1 << 20) - 50));
+  cr_expect(strstr(e->error_message, "larger than an answer can carry") != NULL, "%s", e->error_message);
+  harness_ping(c, d2);
+  harness_client_close(c);
+  harness_finish(d2);
+  harness_finish(d);
+}
+
+/* The first-use warning is used up only by an answer that carries it. */
+Test(dispatch, first_use_warning_outlives_failed_calls) {
+  struct hdaemon *d;
+  backend_client *c;
+  const msgpack_object *r;
+  shape_tree();
+  d = start_on(tree);
+  c = harness_client(d);
+  declare(c, NULL);
+  call_fails(c, "Backend.CallFailed", "fxe", "compute_score", "[[1]]", "{'method': 'boom'}");
+  r = call_ok(c, "fxe", "compute_score", "[[1]]", NULL);
+  cr_expect_eq(count_warnings(r, "not trusted"), 1, "after a failed first call: %s", show(r));
+  r = call_ok(c, "fxe", "compute_score", "[[1]]", NULL);
+  cr_expect_eq(count_warnings(r, "not trusted"), 0, "third call: %s", show(r));
+  /* A result over the limits fails after the function ran: the warning is still unused. */
+  call_fails(c, "Backend.CallFailed", "fxs", "compute_score", "[[1]]", shape("deep", 40));
+  r = call_ok(c, "fxs", "compute_score", "[[1]]", NULL);
+  cr_expect_eq(count_warnings(r, "not trusted"), 1, "after a result over the limits: %s", show(r));
+  cr_expect_eq(count_warnings(r, "shape-adapter"), 1, "%s", show(r));
+  r = call_ok(c, "fxs", "compute_score", "[[1]]", NULL);
+  cr_expect_eq(count_warnings(r, "not trusted"), 0, "%s", show(r));
+  harness_client_close(c);
+  harness_finish(d);
+}
+
+/* A fallback runs the host with the caller's arguments: nothing was dropped, so no routing warning. */
+Test(dispatch, fallback_answers_leave_out_routing_warnings) {
+  struct hdaemon *d;
+  backend_client *c, *c2;
+  const msgpack_object *r;
+  shape_tree();
+  d = start_on(tree);
+  c = harness_client(d);
+  declare(c, TRUST_SHAPE);
+  /* n_jobs is host-only: dropped, with a warning, when the backend runs... */
+  r = call_ok(c, "fxs", "compute_score", "[[1]]", "{'n_jobs': 4}");
+  cr_expect(is_uint(harness_get(r, "result"), 42), "%s", show(r));
+  cr_expect_eq(count_warnings(r, "n_jobs"), 1, "%s", show(r));
+  /* ...but not when the host runs instead; the backend's own warning stays. */
+  r = call_ok(c, "fxs", "compute_score", "[[1]]", "{'n_jobs': 4, 'method': 'exact_warned'}");
+  cr_expect(harness_str_eq(harness_get(r, "fallback"), "fixture_shape has no exact method"), "%s", show(r));
+  cr_expect_eq(count_warnings(r, "n_jobs"), 0, "a routing warning in a fallback answer: %s", show(r));
+  cr_expect_eq(count_warnings(r, "a warning from fixture_shape"), 1, "%s", show(r));
+  cr_expect_eq(array_len(warnings(r)), 1, "%s", show(r));
+  /* The first-use warning of an untrusted backend stays too. */
+  c2 = harness_client(d);
+  declare(c2, NULL);
+  r = call_ok(c2, "fxs", "compute_score", "[[1]]", "{'n_jobs': 4, 'method': 'exact_warned'}");
+  cr_expect_eq(count_warnings(r, "not trusted"), 1, "%s", show(r));
+  cr_expect_eq(count_warnings(r, "n_jobs"), 0, "%s", show(r));
+  cr_expect_eq(count_warnings(r, "a warning from fixture_shape"), 1, "%s", show(r));
+  harness_client_close(c2);
+  harness_client_close(c);
+  harness_finish(d);
+}
+
+/* ---- serialisation across reloads, slow loads ---- */
+
+/*
+ * A reload that keeps an adapter's file but replaces its plugin (a new version number): glibc
+ * gives the new plugin the code already loaded for the old one, so a call still running there
+ * and a new call must not overlap (fixture_edge's sleep answers the most calls it saw at once).
+ */
+Test(dispatch, not_thread_safe_code_is_serialised_across_a_reload) {
+  struct hdaemon *d;
+  backend_client *a, *b;
+  const msgpack_object *r, *l;
+  backend_reply *ra = NULL;
+  msgpack_sbuffer sb;
+  int err;
+  standard_tree();
+  d = start_on(tree);
+  a = harness_client(d);
+  declare(a, NULL);
+  r = call_ok(a, "fxe", "sleep", "[0]", NULL);
+  cr_assert(is_uint(harness_get(r, "result"), 1), "%s", show(r));
+  pack_text(&sb, "{'host': 'fixture_host', 'function': 'sleep', 'backend': 'fxe', 'args': [800]}");
+  cr_assert_eq(backend_client_send(a, "backend.call", sb.data, sb.size, NULL), 0);
+  cr_assert_eq(backend_client_flush(a, HARNESS_TIMEOUT_MS), 0);
+  msgpack_sbuffer_destroy(&sb);
+  harness_sleep_ms(100); /* it is running */
+
+  b = harness_client(d);
+  cr_assert_eq(plugin_tree_write(tree, "edge-adapter-1.0.dist-info/METADATA",
+                                 "Metadata-Version: 2.1\nName: edge-adapter\nVersion: 1.1\n"),
+               0);
+  ok(b, "daemon.reload", "{}");
+  declare(b, NULL);
+  l = list(b);
+  cr_expect(harness_str_eq(harness_get(find_backend(l, "backends", "fixture_edge", NULL), "version"), "1.1"), "%s",
+            show(l));
+  r = call_ok(b, "fxe", "sleep", "[0]", NULL);
+  cr_expect(is_uint(harness_get(r, "result"), 1), "the new plugin's call ran during the old one's: %s", show(r));
+  err = backend_client_recv(a, HARNESS_TIMEOUT_MS, &ra);
+  cr_assert_eq(err, 0, "%s", backend_strerror(err));
+  keep(ra);
+  cr_expect(is_uint(harness_get(&ra->result, "result"), 1), "%s", show(&ra->result));
+  harness_client_close(a);
+  harness_client_close(b);
+  harness_finish(d);
+}
+
+/* Sends one backend.call (text) on c without waiting. */
+static void send_call(backend_client *c, const char *text) {
+  msgpack_sbuffer sb;
+  pack_text(&sb, text);
+  cr_assert_eq(backend_client_send(c, "backend.call", sb.data, sb.size, NULL), 0);
+  cr_assert_eq(backend_client_flush(c, HARNESS_TIMEOUT_MS), 0);
+  msgpack_sbuffer_destroy(&sb);
+}
+
+/* Waits until the daemon has received n more requests than base (on c: each poll counts one). */
+static void wait_received(backend_client *c, uint64_t base, int n) {
+  int polls = 0;
+  while ((int64_t)(harness_info_u64(c, "requests") - base) - ++polls < n && polls < 500)
+    ;
+  cr_assert_lt(polls, 500, "the daemon never received the %d calls", n);
+}
+
+static backend_reply *recv_one(backend_client *c) {
+  backend_reply *r = NULL;
+  int err = backend_client_recv(c, 4 * HARNESS_TIMEOUT_MS, &r);
+  cr_assert(err == 0 || err == BACKEND_EREMOTE, "%s", backend_strerror(err));
+  return keep(r);
+}
+
+#define SLOW_CALL "{'host': 'fixture_host', 'function': 'compute_score', 'backend': 'fxw', 'args': [[1]]}"
+#define SLOW_LAZY_CALL "{'host': 'fixture_host', 'function': 'summarize', 'backend': 'fxw', 'args': [[1]]}"
+
+/* fixture_slow's compute_score answer [creates, calls]. */
+static bool is_count(const msgpack_object *o, uint64_t creates, uint64_t calls) {
+  return o != NULL && o->type == MSGPACK_OBJECT_ARRAY && o->via.array.size == 2 && is_uint(&o->via.array.ptr[0], creates) &&
+         (calls == 0 || is_uint(&o->via.array.ptr[1], calls));
+}
+
+/*
+ * While an adapter loads slowly, the calls that need it wait on the loop thread: more of
+ * them than there are worker threads still leave the pool to other backends.
+ */
+Test(dispatch, a_slow_load_holds_one_worker) {
+  enum { MAX_CALLERS = 64 };
+  struct hdaemon *d;
+  backend_client *f, *c[MAX_CALLERS];
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  int n = (cpus > 4 ? (int)cpus : 4) + 2;
+  int64_t t0, elapsed;
+  uint64_t base;
+  const msgpack_object *r;
+  if (n > MAX_CALLERS)
+    n = MAX_CALLERS;
+  cr_assert_not_null(tree = plugin_tree_new("dispatch-slow"));
+  install("good-adapter", "fixture_accel", "good_adapter.mod", NULL, "good_adapter");
+  install("slow-load", "fixture_slow", "slow_load.mod", NULL, "slow_load");
+  d = start_on(tree);
+  f = harness_client(d);
+  declare(f, NULL);
+  call_ok(f, "fxa", "compute_score", "[[1]]", NULL); /* loaded */
+  for (int i = 0; i < n; i++) {
+    c[i] = harness_client(d);
+    declare(c[i], NULL);
+  }
+  base = harness_info_u64(f, "requests");
+  for (int i = 0; i < n; i++)
+    send_call(c[i], SLOW_CALL);
+  wait_received(f, base, n);
+  t0 = harness_now_ms();
+  r = call_ok(f, "fxa", "compute_score", "[[1]]", NULL);
+  elapsed = harness_now_ms() - t0;
+  cr_expect(harness_str_eq(harness_get(r, "backend"), "fixture_accel"), "%s", show(r));
+  cr_expect_lt(elapsed, 500, "%d calls waiting for a 1 s load held the pool: another backend's call took %lld ms", n,
+               (long long)elapsed);
+  for (int i = 0; i < n; i++) {
+    backend_reply *e = recv_one(c[i]);
+    cr_expect_eq(e->status, 0, "%s", e->error_message ? e->error_message : "");
+    cr_expect(is_count(harness_get(&e->result, "result"), 1, 0), "created more than once: %s", show(&e->result));
+  }
+  for (int i = 0; i < n; i++)
+    harness_client_close(c[i]);
+  harness_client_close(f);
+  harness_finish(d);
+}
+
+/*
+ * The calls waiting for a load: those of a client that went away are cancelled; when the load
+ * fails, those that needed what failed get its error and the others go on.
+ */
+Test(dispatch, calls_waiting_for_a_load_fail_with_it_or_are_cancelled) {
+  enum { GONE = 10, EACH = 3 };
+  struct hdaemon *d;
+  backend_client *a, *w, *f, *lazy[EACH], *plain[EACH];
+  uint64_t base;
+  backend_reply *e;
+  const msgpack_object *r;
+  cr_assert_not_null(tree = plugin_tree_new("dispatch-slow-fail"));
+  install("slow-load", "fixture_slow", "slow_load.mod", NULL, "slow_load");
+  d = start_on(tree);
+  f = harness_client(d);
+  a = harness_client(d);
+  w = harness_client(d);
+  declare(a, NULL);
+  declare(w, NULL);
+  for (int i = 0; i < EACH; i++) {
+    declare(lazy[i] = harness_client(d), NULL);
+    declare(plain[i] = harness_client(d), NULL);
+  }
+  base = harness_info_u64(f, "requests");
+  send_call(a, SLOW_LAZY_CALL); /* loads: the adapter, slowly, then a library that is not there */
+  for (int i = 0; i < GONE; i++)
+    send_call(w, SLOW_CALL);
+  wait_received(f, base, 1 + GONE);
+  harness_client_close(w);
+  for (int i = 0; i < EACH; i++) {
+    send_call(lazy[i], SLOW_LAZY_CALL);
+    send_call(plain[i], SLOW_CALL);
+  }
+  e = recv_one(a);
+  cr_expect(e->status == BACKEND_EREMOTE && strcmp(e->error_code, "Backend.LoadFailed") == 0 &&
+                strstr(e->error_message, "no_such_impl.so") != NULL,
+            "%s: %s", e->error_code ? e->error_code : "ok", e->error_message ? e->error_message : show(&e->result));
+  for (int i = 0; i < EACH; i++) {
+    e = recv_one(lazy[i]);
+    cr_expect(e->status == BACKEND_EREMOTE && strcmp(e->error_code, "Backend.LoadFailed") == 0 &&
+                  strstr(e->error_message, "no_such_impl.so") != NULL,
+              "%s: %s", e->error_code ? e->error_code : "ok", e->error_message ? e->error_message : show(&e->result));
+    e = recv_one(plain[i]);
+    cr_expect_eq(e->status, 0, "%s", e->error_message ? e->error_message : "");
+    cr_expect(is_count(harness_get(&e->result, "result"), 1, 0), "%s", show(&e->result));
+  }
+  /* The gone client's calls never ran: this is the fourth call. */
+  r = call_ok(a, "fxw", "compute_score", "[[1]]", NULL);
+  cr_expect(is_count(harness_get(r, "result"), 1, EACH + 1), "a gone client's waiting calls ran: %s", show(r));
+  for (int i = 0; i < EACH; i++) {
+    harness_client_close(lazy[i]);
+    harness_client_close(plain[i]);
+  }
+  harness_client_close(a);
+  harness_client_close(f);
+  harness_finish(d);
+}
+
+/* ---- backend.describe out of memory ---- */
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+#ifndef UNDER_ASAN
+static void pack_cstr(msgpack_packer *pk, const char *s) { msgpack_pack_str_with_body(pk, s, strlen(s)); }
+
+/* {name, kind} of a parameter, with room for more members (n in all). */
+static void pack_param_head(msgpack_packer *pk, uint32_t n, const char *name, const char *kind) {
+  msgpack_pack_map(pk, n);
+  pack_cstr(pk, "name");
+  pack_cstr(pk, name);
+  pack_cstr(pk, "kind");
+  pack_cstr(pk, kind);
+}
+
+/*
+ * A fixture_host declaration: squeeze(bytes), and compute_score(data, *, x=<len bytes>), whose
+ * describe answer carries x's default twice (the signature, the parameter), fixture_shape trusted.
+ */
+static void pack_big_declaration(msgpack_sbuffer *sb, size_t len) {
+  msgpack_packer pk;
+  char *big = malloc(len);
+  cr_assert_not_null(big);
+  memset(big, 'a', len);
+  msgpack_sbuffer_init(sb);
+  msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
+  msgpack_pack_map(&pk, 3);
+  pack_cstr(&pk, "name");
+  pack_cstr(&pk, "fixture_host");
+  pack_cstr(&pk, "trusted");
+  msgpack_pack_map(&pk, 1);
+  pack_cstr(&pk, "fixture_shape");
+  msgpack_pack_map(&pk, 1);
+  pack_cstr(&pk, "package");
+  pack_cstr(&pk, "shape-adapter");
+  pack_cstr(&pk, "functions");
+  msgpack_pack_array(&pk, 2);
+  msgpack_pack_map(&pk, 2);
+  pack_cstr(&pk, "name");
+  pack_cstr(&pk, "squeeze");
+  pack_cstr(&pk, "params");
+  msgpack_pack_array(&pk, 1);
+  pack_param_head(&pk, 2, "bytes", "positional");
+  msgpack_pack_map(&pk, 3);
+  pack_cstr(&pk, "name");
+  pack_cstr(&pk, "compute_score");
+  pack_cstr(&pk, "doc");
+  pack_cstr(&pk, "Big.\n");
+  pack_cstr(&pk, "params");
+  msgpack_pack_array(&pk, 2);
+  pack_param_head(&pk, 2, "data", "positional");
+  pack_param_head(&pk, 3, "x", "keyword_only");
+  pack_cstr(&pk, "default");
+  msgpack_pack_str_with_body(&pk, big, len);
+  free(big);
+}
+#endif
+
+/*
+ * backend.describe packs its answer before sending any of it: out of memory half way, the
+ * client gets an error, not a broken stream. The daemon runs with the malloc_shim fixture,
+ * which fails allocations from a size fixture_shape's squeeze sets: here, the answer's buffer
+ * growing to 512 KiB, while everything computed before (the 200 KB default's text, 256 KiB
+ * buffers) still fits.
+ */
+Test(dispatch, describe_out_of_memory_fails_cleanly) {
+#ifdef UNDER_ASAN
+  cr_skip_test("the malloc shim cannot be preloaded under AddressSanitizer");
+#else
+  struct hdaemon *d;
+  backend_client *c;
+  const msgpack_object *r;
+  backend_reply *e = NULL;
+  msgpack_sbuffer sb;
+  char *shim, preload[4200];
+  const char *args[] = {"--plugin-path", NULL, "--plugin-timeout", "10", "--log-level", "debug", NULL};
+  const char *env[] = {preload, NULL};
+  struct hspawn with = {.env = env};
+  const char *describe = "{'host': 'fixture_host', 'function': 'compute_score'}";
+  int err;
+  cr_assert_not_null(tree = plugin_tree_new("dispatch-oom"));
+  install("shape-adapter", "fixture_shape", "shape_adapter.mod", NULL, "shape_adapter");
+  cr_assert_not_null(shim = plugin_tree_fixture("malloc_shim"), "fixture malloc_shim is not built");
+  snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim);
+  free(shim);
+  args[1] = tree;
+  d = harness_spawn_with(harness_bin("BACKENDD_BIN"), NULL, args, &with);
+  cr_assert(harness_wait_ready(d, HARNESS_TIMEOUT_MS), "the daemon did not start with the malloc shim");
+  c = harness_client(d);
+  pack_big_declaration(&sb, 200000);
+  err = backend_client_call(c, "host.declare", sb.data, sb.size, HARNESS_TIMEOUT_MS, &e);
+  msgpack_sbuffer_destroy(&sb);
+  cr_assert_eq(err, 0, "%s: %s", backend_strerror(err), e != NULL && e->error_message ? e->error_message : "");
+  keep(e);
+
+  r = ok(c, "backend.describe", "%s", describe);
+  cr_assert(harness_get(r, "signature") != NULL && harness_get(r, "signature")->via.str.size > 200000, "%s",
+            "the signature lacks the default");
+  call_ok(c, "fxs", "squeeze", "[400000]", NULL);
+  e = fails(c, "Daemon.Internal", "backend.describe", "%s", describe);
+  cr_expect(strstr(e->error_message, "out of memory") != NULL, "%s", e->error_message);
+  call_ok(c, "fxs", "squeeze", "[0]", NULL);
+  r = ok(c, "backend.describe", "%s", describe);
+  cr_expect(harness_get(r, "signature")->via.str.size > 200000);
+  harness_ping(c, d);
+  harness_client_close(c);
+  harness_finish(d);
+#endif
 }

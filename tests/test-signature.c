@@ -726,6 +726,55 @@ Test(equal, types_differ) {
   cr_assert_not(eq(&one, NULL));
 }
 
+/* {"k0": 0, "k1": 1, ...}: n keys, in reverse order when reversed */
+static msgpack_object counting_map(uint32_t n, bool reversed) {
+  char key[16];
+
+  msgpack_pack_map(&pk, n);
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t k = reversed ? n - 1 - i : i;
+
+    snprintf(key, sizeof key, "k%u", k);
+    str(key);
+    msgpack_pack_uint32(&pk, k);
+  }
+  return take();
+}
+
+/* [0, 0, ...]: n zeroes */
+static msgpack_object zeroes(uint32_t n) {
+  msgpack_pack_array(&pk, n);
+  for (uint32_t i = 0; i < n; i++)
+    msgpack_pack_int(&pk, 0);
+  return take();
+}
+
+Test(equal, within_the_step_budget) {
+  /* 100 keys each way round: some 100 * 100 pairs tried, well within the budget */
+  msgpack_object a = counting_map(100, false), b_ = counting_map(100, true);
+
+  cr_assert(eq(&a, &b_));
+  /* an array is one step, and one per element: the last array that fits */
+  a = zeroes(SIG_EQUAL_MAX_STEPS - 1);
+  b_ = zeroes(SIG_EQUAL_MAX_STEPS - 1);
+  cr_assert(eq(&a, &b_));
+}
+
+/* Past the budget the answer is "not equal" (routing then warns), however equal the values. */
+Test(equal, past_the_step_budget_not_equal, .timeout = 20) {
+  msgpack_object a = zeroes(SIG_EQUAL_MAX_STEPS), b_ = zeroes(SIG_EQUAL_MAX_STEPS);
+
+  cr_assert_not(eq(&a, &b_));
+  a = counting_map(2000, false);
+  b_ = counting_map(2000, true);
+  cr_assert_not(eq(&a, &b_));
+  /* Matched pairwise, these would take 2 * 10^10 comparisons: the budget ends it at once. */
+  a = counting_map(200000, false);
+  b_ = counting_map(200000, false);
+  cr_assert_not(eq(&a, &b_));
+  cr_assert(eq(&a, &a) == false, "even a value with itself");
+}
+
 /* --- sig_value_repr --- */
 
 static void assert_repr(const msgpack_object *o, const char *expected) {
@@ -878,4 +927,47 @@ Test(repr, bin_and_ext) {
   msgpack_pack_bin(&pk, 0);
   o = take();
   assert_repr(&o, "[<bytes>]");
+}
+
+static void assert_repr_max(const msgpack_object *o, size_t max, const char *expected) {
+  char *s = sig_value_repr_max(o, max);
+
+  cr_assert_not_null(s);
+  cr_assert_str_eq(s, expected, "max %zu", max);
+  free(s);
+}
+
+#define ELLIPSIS "\xe2\x80\xa6"
+
+Test(repr, cut_to_max_at_a_character_boundary) {
+  msgpack_object ascii = take_str("abcdefghij"), e_acute = take_str("\xc3\xa9\xc3\xa9\xc3\xa9"), pair;
+
+  assert_repr_max(&ascii, 12, "'abcdefghij'"); /* fits: nothing cut, no ellipsis */
+  assert_repr_max(&ascii, 100, "'abcdefghij'");
+  assert_repr_max(&ascii, 11, "'abcdefghij" ELLIPSIS);
+  assert_repr_max(&ascii, 5, "'abcd" ELLIPSIS);
+  assert_repr_max(&ascii, 0, ELLIPSIS);
+  /* 'éé...: bytes ' c3 a9 c3 a9 c3 a9 ', never cut inside a character */
+  assert_repr_max(&e_acute, 8, "'\xc3\xa9\xc3\xa9\xc3\xa9'");
+  assert_repr_max(&e_acute, 7, "'\xc3\xa9\xc3\xa9\xc3\xa9" ELLIPSIS);
+  assert_repr_max(&e_acute, 6, "'\xc3\xa9\xc3\xa9" ELLIPSIS);
+  assert_repr_max(&e_acute, 4, "'\xc3\xa9" ELLIPSIS);
+  assert_repr_max(&e_acute, 3, "'\xc3\xa9" ELLIPSIS);
+  assert_repr_max(&e_acute, 2, "'" ELLIPSIS);
+  msgpack_pack_array(&pk, 2);
+  msgpack_pack_int(&pk, 1);
+  msgpack_pack_int(&pk, 2);
+  pair = take();
+  assert_repr_max(&pair, 3, "[1," ELLIPSIS);
+}
+
+Test(repr, cut_value_is_short_however_large) {
+  msgpack_object big = zeroes(1000000);
+  char *s = sig_value_repr_max(&big, 200);
+
+  cr_assert_not_null(s);
+  cr_assert_eq(strlen(s), 200 + strlen(ELLIPSIS), "%zu bytes", strlen(s));
+  cr_assert_eq(strncmp(s, "[0, 0, 0", 8), 0, "%s", s);
+  cr_assert_str_eq(s + 200, ELLIPSIS);
+  free(s);
 }
