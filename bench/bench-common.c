@@ -476,7 +476,7 @@ void bench_capture_wire(const char *socket_path, const char *pre, size_t pre_len
                         const void *params, size_t params_len, const char *label, struct bench_wire *w) {
   struct proto_limits limits;
   struct proto_frame f;
-  struct proto_msg m;
+  struct proto_msg m = {0};
   msgpack_zone zone;
   msgpack_sbuffer sb;
   msgpack_packer pk;
@@ -493,13 +493,24 @@ void bench_capture_wire(const char *socket_path, const char *pre, size_t pre_len
   if (pre_len > 0)
     bench_write_full(fd, pre, pre_len);
   bench_write_full(fd, w->req, w->req_len);
+  /* Answers may come in any order (doc/protocol.md): keep the one to the captured request. */
+  w->resp = NULL;
   for (int i = 0; i <= n_pre; i++) {
-    free(i > 0 ? w->resp : NULL);
-    read_message(fd, &f, &zone, &m, &w->resp, &w->resp_len, label);
-    if (i < n_pre && m.error != NULL)
+    struct proto_msg got;
+    char *resp;
+    size_t resp_len;
+    read_message(fd, &f, &zone, &got, &resp, &resp_len, label);
+    if (got.msgid == BENCH_WIRE_MSGID && w->resp == NULL) {
+      m = got;
+      w->resp = resp;
+      w->resp_len = resp_len;
+      continue;
+    }
+    if (got.error != NULL)
       bench_die("the daemon refused a request sent before the %s request", label);
+    free(resp);
   }
-  if (m.msgid != BENCH_WIRE_MSGID || m.error != NULL) {
+  if (w->resp == NULL || m.error != NULL) {
     struct proto_error e = {.code = "msgid", .code_len = 5, .message = "not the one sent", .message_len = 16};
     if (m.error != NULL && proto_error_parse(m.error, &e) < 0)
       e = (struct proto_error){.code = "error", .code_len = 5, .message = "?", .message_len = 1};

@@ -14,7 +14,6 @@
 #include "message.h"
 #include "request.h"
 #include "router.h"
-#include "sender.h"
 
 #define READ_CHUNK 65536
 /* While a message larger than that arrives, read as much as the socket holds at once. */
@@ -33,7 +32,6 @@ struct conn {
   struct proto_frame frame;
   msgpack_sbuffer out; /* answers not yet handed to uv_write */
   msgpack_packer pk;
-  struct sender *sender; /* the socket, for answers written from worker threads */
   struct request *inflight;
   unsigned n_inflight;
   bool in_read;  /* dispatching a read: answers are written in one batch at its end */
@@ -48,7 +46,6 @@ struct write_req {
 };
 
 static void conn_close(struct conn *c);
-static void conn_flush(struct conn *c);
 
 static uv_stream_t *stream_of(struct conn *c) { return (uv_stream_t *)&c->pipe; }
 
@@ -59,8 +56,6 @@ msgpack_packer *conn_packer(struct conn *c) { return &c->pk; }
 pid_t conn_pid(const struct conn *c) { return c->pid; }
 
 struct host_session **conn_host_session(struct conn *c) { return &c->host_session; }
-
-struct sender *conn_sender(struct conn *c) { return c->sender; }
 
 static bool conn_idle(struct conn *c) {
   return c->n_inflight == 0 && c->out.size == 0 && uv_stream_get_write_queue_size(stream_of(c)) == 0;
@@ -74,69 +69,22 @@ static void on_write(uv_write_t *req, int status) {
   if (status < 0 && status != UV_ECANCELED && !c->closing) {
     log_debug("client %llu (pid %d): write failed: %s", (unsigned long long)c->id, (int)c->pid, uv_strerror(status));
     conn_close(c);
-    return;
-  }
-  if (!c->closing && uv_stream_get_write_queue_size(stream_of(c)) == 0)
-    conn_flush(c); /* workers may write again; what one left goes first */
-  if (c->draining && !c->closing && conn_idle(c))
+  } else if (c->draining && !c->closing && conn_idle(c)) {
     conn_close(c);
-}
-
-/* Puts a worker's unwritten rest of an answer before the answers buffered here. */
-static int prepend(msgpack_sbuffer *out, char *spill, size_t spill_len) {
-  size_t len = spill_len + out->size;
-  char *data = realloc(spill, len);
-  if (data == NULL) {
-    free(spill);
-    return UV_ENOMEM;
   }
-  memcpy(data + spill_len, out->data, out->size);
-  msgpack_sbuffer_destroy(out);
-  *out = (msgpack_sbuffer){.size = len, .data = data, .alloc = len};
-  return 0;
-}
-
-/* Writes what the socket takes now; libuv queues the rest. Returns 0 or a libuv error. */
-static int write_out(struct conn *c) {
-  struct write_req *w;
-  uv_buf_t buf;
-  size_t written;
-  int n;
-  /* Most answers fit the socket at once: written so, they need no request, no copy and no
-   * writability watch (uv_try_write declines while earlier writes are queued). */
-  buf = uv_buf_init(c->out.data, (unsigned)c->out.size);
-  if ((n = uv_try_write(stream_of(c), &buf, 1)) < 0 && n != UV_EAGAIN)
-    return n;
-  written = n > 0 ? (size_t)n : 0;
-  if (written == c->out.size) {
-    c->out.size = 0;
-    if (c->out.alloc > OUT_KEEP) { /* a large answer went out: do not keep its buffer for the next small one */
-      msgpack_sbuffer_destroy(&c->out);
-      msgpack_sbuffer_init(&c->out);
-    }
-    return 0;
-  }
-  if ((w = malloc(sizeof *w)) == NULL)
-    return UV_ENOMEM;
-  buf = uv_buf_init(c->out.data + written, (unsigned)(c->out.size - written));
-  w->data = msgpack_sbuffer_release(&c->out);
-  if ((n = uv_write(&w->req, stream_of(c), &buf, 1, on_write)) < 0) {
-    free(w->data);
-    free(w);
-  }
-  return n;
 }
 
 /*
- * Hands buffered answers, after the rest of any a worker began (sender.h), to the socket. A
- * client that lets answers pile up past max_queued_bytes is disconnected, so one client that
- * never reads cannot grow the daemon's memory.
+ * Hands buffered answers to libuv, which writes at once when the socket has room. A client
+ * that lets answers pile up past max_queued_bytes is disconnected, so one client that never
+ * reads cannot grow the daemon's memory.
  */
 static void conn_flush(struct conn *c) {
-  size_t queued = uv_stream_get_write_queue_size(stream_of(c)), spill_len;
-  char *spill;
-  int err;
-  if (c->closing)
+  struct write_req *w;
+  uv_buf_t buf;
+  size_t queued = uv_stream_get_write_queue_size(stream_of(c)), written;
+  int err, n;
+  if (c->closing || c->out.size == 0)
     return;
   if (queued > c->d->opts.max_queued_bytes) {
     log_warning("client %llu (pid %d) is not reading its answers (%zu bytes queued, limit %zu): disconnected",
@@ -145,14 +93,33 @@ static void conn_flush(struct conn *c) {
     conn_close(c);
     return;
   }
-  err = sender_lock(c->sender, &spill, &spill_len);
-  if (err == 0 && spill != NULL)
-    err = prepend(&c->out, spill, spill_len);
-  if (err == 0 && c->out.size > 0)
-    err = write_out(c);
-  sender_unlock(c->sender, uv_stream_get_write_queue_size(stream_of(c)) > 0);
-  if (err < 0) {
-    log_debug("client %llu (pid %d): write failed: %s", (unsigned long long)c->id, (int)c->pid, uv_strerror(err));
+  /* Most answers fit the socket at once: written so, they need no request, no copy and no
+   * writability watch (uv_try_write declines while earlier writes are queued). */
+  buf = uv_buf_init(c->out.data, (unsigned)c->out.size);
+  if ((n = uv_try_write(stream_of(c), &buf, 1)) < 0 && n != UV_EAGAIN) {
+    log_debug("client %llu (pid %d): write failed: %s", (unsigned long long)c->id, (int)c->pid, uv_strerror(n));
+    conn_close(c);
+    return;
+  }
+  written = n > 0 ? (size_t)n : 0;
+  if (written == c->out.size) {
+    c->out.size = 0;
+    if (c->out.alloc > OUT_KEEP) { /* a large answer went out: do not keep its buffer for the next small one */
+      msgpack_sbuffer_destroy(&c->out);
+      msgpack_sbuffer_init(&c->out);
+    }
+    return;
+  }
+  if ((w = malloc(sizeof *w)) == NULL) {
+    log_error("out of memory writing to client %llu: disconnected", (unsigned long long)c->id);
+    conn_close(c);
+    return;
+  }
+  buf = uv_buf_init(c->out.data + written, (unsigned)(c->out.size - written));
+  w->data = msgpack_sbuffer_release(&c->out);
+  if ((err = uv_write(&w->req, stream_of(c), &buf, 1, on_write)) < 0) {
+    free(w->data);
+    free(w);
     conn_close(c);
   }
 }
@@ -347,7 +314,6 @@ static void on_close(uv_handle_t *handle) {
   c->d->stats.connections--;
   proto_frame_free(&c->frame);
   msgpack_sbuffer_destroy(&c->out);
-  sender_unref(c->sender);
   free(c);
 }
 
@@ -367,8 +333,6 @@ static void conn_close(struct conn *c) {
   c->inflight = NULL;
   c->n_inflight = 0;
   hosts_conn_closed(c->d, c);
-  if (c->sender != NULL)
-    sender_close(c->sender);
   log_debug("client %llu (pid %d) disconnected", (unsigned long long)c->id, (int)c->pid);
   uv_close((uv_handle_t *)&c->pipe, on_close);
 }
@@ -383,14 +347,6 @@ static void read_peer_credentials(struct conn *c) {
     c->pid = cred.pid;
     c->uid = cred.uid;
   }
-}
-
-static int new_sender(struct conn *c) {
-  uv_os_fd_t fd;
-  int err = uv_fileno((uv_handle_t *)&c->pipe, &fd);
-  if (err == 0 && (c->sender = sender_new(fd)) == NULL)
-    err = UV_ENOMEM;
-  return err;
 }
 
 /* Over the connection limit: accept (so the client is not left hanging), explain, close. */
@@ -445,8 +401,7 @@ int conn_accept(struct daemon *d, uv_stream_t *listener) {
     d->conns->prev = c;
   d->conns = c;
   d->stats.connections++;
-  if ((err = uv_accept(listener, stream_of(c))) < 0 || (err = new_sender(c)) < 0 ||
-      (err = uv_read_start(stream_of(c), on_alloc, on_read)) < 0) {
+  if ((err = uv_accept(listener, stream_of(c))) < 0 || (err = uv_read_start(stream_of(c), on_alloc, on_read)) < 0) {
     conn_close(c);
     return err;
   }

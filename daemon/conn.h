@@ -26,9 +26,6 @@ pid_t conn_pid(const struct conn *c);
 /* The connection's dispatch state (hosts.c), NULL until it declares a host or calls a backend. */
 struct host_session **conn_host_session(struct conn *c);
 
-/* The connection's socket, for answers sent from worker threads (sender.h). */
-struct sender *conn_sender(struct conn *c);
-
 /* For request.c: the packer that appends to the connection's output. */
 msgpack_packer *conn_packer(struct conn *c);
 /* For request.c: the request was answered (its bytes are in the output); unlink it. */

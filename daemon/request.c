@@ -36,12 +36,6 @@ void request_reply_end(struct request *req) {
   request_discard(req);
 }
 
-void request_reply_sent(struct request *req) {
-  if (req->conn != NULL)
-    conn_request_done(req->conn, req);
-  request_discard(req);
-}
-
 void request_discard(struct request *req) {
   msgpack_zone_destroy(&req->zone);
   free(req->owned_bytes);

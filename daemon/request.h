@@ -52,10 +52,6 @@ int request_connected(const struct request *req);
 msgpack_packer *request_reply_begin(struct request *req);
 void request_reply_end(struct request *req);
 
-/* For an answer sent without the connection's packer (sender.h): accounts for it, flushes
- * what the sender left for the loop, and frees the request. */
-void request_reply_sent(struct request *req);
-
 /* Same, for an error whose "data" member the caller packs (exactly one object). */
 msgpack_packer *request_fail_begin(struct request *req, const char *code, const char *message);
 
