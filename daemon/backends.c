@@ -255,30 +255,41 @@ static size_t distance(const char *a, const char *b) {
   return row[lb];
 }
 
-static void consider(const char *candidate, const char *name, const char **best, size_t *best_d) {
-  size_t d = distance(candidate, name);
-  if (d < *best_d) {
-    *best = candidate;
-    *best_d = d;
+struct suggestion {
+  const char *name; /* what was asked for */
+  size_t len, limit;  /* its length; the most edits a typo may take */
+  const char *best;
+  size_t best_d;
+};
+
+/* Names whose lengths alone differ by more than the limit, or than the best so far, cannot
+ * win: they are skipped without the quadratic distance (a host may declare thousands). */
+static void consider(struct suggestion *s, const char *candidate) {
+  size_t clen = strlen(candidate), diff = clen > s->len ? clen - s->len : s->len - clen, d;
+  if (diff > s->limit || diff >= s->best_d)
+    return;
+  if ((d = distance(candidate, s->name)) < s->best_d) {
+    s->best = candidate;
+    s->best_d = d;
   }
 }
 
 const char *backend_table_suggest(const struct backend_table *t, const struct host *h, const char *name) {
-  const char *best = NULL;
-  size_t best_d = SIZE_MAX, len = strlen(name);
-  consider("cpu", name, &best, &best_d);
+  size_t len = strlen(name);
+  /* A typo, not just any name: at most a third of the name's length, and at least one edit. */
+  struct suggestion s = {name, len, len < 3 ? 1 : len / 3, NULL, SIZE_MAX};
+  consider(&s, "cpu");
   for (size_t i = 0; t != NULL && i < t->n; i++)
     for (size_t k = 0; k < n_names(t->usable[i].info); k++)
-      consider(name_at(t->usable[i].info, k), name, &best, &best_d);
+      consider(&s, name_at(t->usable[i].info, k));
   for (size_t i = 0; i < h->n_trusted; i++) {
-    consider(h->trusted[i].name, name, &best, &best_d);
+    consider(&s, h->trusted[i].name);
     for (size_t a = 0; a < h->trusted[i].n_aliases; a++)
-      consider(h->trusted[i].aliases[a], name, &best, &best_d);
+      consider(&s, h->trusted[i].aliases[a]);
   }
   for (size_t i = 0; i < h->n_reserved; i++)
-    consider(h->reserved[i].name, name, &best, &best_d);
-  /* A typo, not just any name: at most a third of the name's length, and at least one edit. */
-  return best != NULL && best_d <= (len < 3 ? 1 : len / 3) ? best : NULL;
+    consider(&s, h->reserved[i].name);
+  return s.best != NULL && s.best_d <= s.limit ? s.best : NULL;
 }
 
 void backend_pack(msgpack_packer *pk, const struct backend *b) {

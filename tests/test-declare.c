@@ -473,7 +473,12 @@ Test(declare, caps_over_the_wire) {
   cr_expect(strstr(e->error_message, "more than 256 entries") != NULL, "%s", e->error_message);
   e = fails(c, "Host.InvalidDeclaration", "host.declare", decl(json_pack("{s:o}", "reserved", reserved(1025))));
   cr_expect(strstr(e->error_message, "more than 1024 reserved names") != NULL, "%s", e->error_message);
-  ok(c, "host.declare", decl(json_pack("{s:o, s:o}", "trusted", trusted(15, 256), "reserved", reserved(241))));
+  ok(c, "host.declare", decl(json_pack("{s:o, s:o, s:[{s:s, s:[], s:s}]}", "trusted", trusted(15, 256), "reserved",
+                                       reserved(241), "functions", "name", "f", "params", "doc", "F.\n")));
+  /* A typo among all 4096 names is still found (the suggestion skips names too long or short to win). */
+  e = fails(c, "Backend.Unknown", "backend.call",
+            json_pack("{s:s, s:s, s:s, s:[], s:{}}", "host", "h", "function", "f", "backend", "t14_a2555", "args", "kwargs"));
+  cr_expect(strstr(e->error_message, "did you mean 't14_a255'") != NULL, "%s", e->error_message);
   harness_client_close(c);
   harness_finish(d);
 }
