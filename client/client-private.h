@@ -33,6 +33,10 @@ int client_reply_build(const char *msg, size_t len, struct client_reply **out);
  */
 bool client_peer_closed(backend_client *c);
 
+/* A deadline timeout_ms from now (-1: none), and the milliseconds left to it (-1: forever, 0: past). */
+int64_t client_deadline(int timeout_ms);
+int client_remaining_ms(int64_t deadline);
+
 /* One piece of a request's parameters (client_call_parts). */
 struct client_part {
   const void *data;

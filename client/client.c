@@ -216,7 +216,9 @@ static int64_t now_ms(void) {
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int remaining_ms(int64_t deadline) {
+int64_t client_deadline(int timeout_ms) { return timeout_ms < 0 ? -1 : now_ms() + timeout_ms; }
+
+int client_remaining_ms(int64_t deadline) {
   if (deadline < 0)
     return -1;
   int64_t left = deadline - now_ms();
@@ -284,13 +286,13 @@ static int read_blocking(backend_client *c, int timeout_ms) {
  * replies fill the socket never blocks a client that is still writing.
  */
 static int pump(backend_client *c, int timeout_ms, enum wait_for what) {
-  int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+  int64_t deadline = client_deadline(timeout_ms);
   struct pollfd pfd = {.fd = c->fd};
   int can_write = 1;
 
   for (int first = 1;; first = 0) {
     /* The first wait takes timeout_ms as given, so a constant timeout keeps SO_RCVTIMEO. */
-    int wait_ms = first ? timeout_ms : remaining_ms(deadline);
+    int wait_ms = first ? timeout_ms : client_remaining_ms(deadline);
     if (can_write && out_unsent(c) && !c->error)
       write_some(c);
     if (done(c, what))

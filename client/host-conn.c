@@ -60,11 +60,13 @@ int host_rpc_parts(backend_host *h, const char *method, const struct client_part
                    int timeout_ms, backend_reply **out) {
   int err;
 
+  int64_t deadline = client_deadline(timeout_ms); /* one timeout for declaring and calling */
+
   *out = NULL;
   pthread_mutex_lock(&h->conn_lock);
   err = ready(h, timeout_ms, out);
   if (err == 0)
-    err = client_call_parts(h->client, method, parts, n_parts, timeout_ms, out);
+    err = client_call_parts(h->client, method, parts, n_parts, client_remaining_ms(deadline), out);
   if (!usable_after(err) || (err == BACKEND_EREMOTE && *out && is_protocol_error((*out)->error_code)))
     drop(h);
   pthread_mutex_unlock(&h->conn_lock);

@@ -121,8 +121,13 @@ static int answer(struct host_fake *f, int conn, const msgpack_object *method, c
   const msgpack_object *b = proto_map_get(params, "backend");
 
   if (proto_str_eq(method, "host.declare")) {
+    int delay_ms;
     fake_log(f, "%d:declare ", conn);
     remember_declaration(f, params);
+    pthread_mutex_lock(&f->lock);
+    delay_ms = f->declare_delay_ms;
+    pthread_mutex_unlock(&f->lock);
+    usleep((useconds_t)delay_ms * 1000);
     answer_json(pk, id, NULL, "{\"name\": \"example_host\", \"group\": \"example_host.backends\", \"functions\": []}");
   } else if (proto_str_eq(method, "backend.list")) {
     fake_log(f, "%d:list ", conn);

@@ -16,6 +16,7 @@ struct host_fake {
   int conns;
   char log[4096];     /* "1:declare 1:call:exa 2:declare ..." (connection number:request) */
   char *declared;     /* the last host.declare parameters as compact JSON (malloc'd) */
+  int declare_delay_ms; /* host.declare answers after this long (set under lock) */
 };
 
 /* Starts serving on dir/fake.sock. */

@@ -966,6 +966,28 @@ Test(host, notices_a_connection_the_daemon_closed_between_calls) {
   host_fake_stop(&fake);
 }
 
+/* Declaring (300 ms) and calling (300 ms) share the call's 450 ms: the call times out. */
+Test(host, one_timeout_covers_declaring_and_calling) {
+  struct host_fake fake;
+  backend_host *h;
+  backend_result *r = NULL;
+  msgpack_sbuffer a;
+  int err;
+
+  host_fake_start(&fake, tmpdir);
+  pthread_mutex_lock(&fake.lock);
+  fake.declare_delay_ms = 300;
+  pthread_mutex_unlock(&fake.lock);
+  h = new_host(fake.path);
+  pack_json(&a, "[1]");
+  err = backend_host_call(h, "compute_score", a.data, a.size, NULL, 0, "slow", 450, &r);
+  cr_expect_eq(err, -ETIMEDOUT, "declare + call within one timeout: %d (%s)", err, strerror(-err));
+  msgpack_sbuffer_destroy(&a);
+  backend_result_free(r);
+  backend_host_free(h);
+  host_fake_stop(&fake);
+}
+
 struct slow_call {
   backend_host *h;
   int err;
