@@ -53,20 +53,10 @@ static int warn(struct route *r, const char *fmt, ...) {
   return 0;
 }
 
-/*
- * How much of a caller's name to show: at most ROUTE_MAX_SHOWN bytes, cut where a UTF-8
- * character starts (backing up at most 3 continuation bytes, for names that are not UTF-8).
- */
+/* How much of a caller's name to show: at most ROUTE_MAX_SHOWN bytes, then "…". */
 static int shown(size_t len, const char *s, const char **ellipsis) {
-  size_t n = len;
-  *ellipsis = "";
-  if (len > ROUTE_MAX_SHOWN) {
-    n = ROUTE_MAX_SHOWN;
-    for (int back = 0; back < 3 && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80; back++)
-      n--;
-    *ellipsis = "\xe2\x80\xa6"; /* U+2026 HORIZONTAL ELLIPSIS */
-  }
-  return (int)n;
+  *ellipsis = len > ROUTE_MAX_SHOWN ? SIG_ELLIPSIS : "";
+  return (int)sig_utf8_cut(s, len, ROUTE_MAX_SHOWN);
 }
 
 /*

@@ -430,17 +430,23 @@ char *sig_value_repr(const msgpack_object *o) {
   return strbuf_take(&b);
 }
 
+size_t sig_utf8_cut(const char *s, size_t len, size_t max) {
+  size_t n = max;
+
+  if (len <= max)
+    return len;
+  for (int back = 0; back < 3 && n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80; back++)
+    n--;
+  return n;
+}
+
 char *sig_value_repr_max(const msgpack_object *o, size_t max) {
   struct strbuf b = { 0 };
-  size_t cut = max;
 
   repr(&b, o, max);
   if (!b.oom && b.len > max) {
-    /* repr's text is valid UTF-8: back up over continuation bytes to where a character starts */
-    while (cut > 0 && ((unsigned char)b.p[cut] & 0xc0) == 0x80)
-      cut--;
-    b.len = cut;
-    strbuf_puts(&b, "\xe2\x80\xa6"); /* U+2026 HORIZONTAL ELLIPSIS */
+    b.len = sig_utf8_cut(b.p, b.len, max);
+    strbuf_puts(&b, SIG_ELLIPSIS);
   }
   return strbuf_take(&b);
 }

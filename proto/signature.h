@@ -79,6 +79,15 @@ bool sig_value_equal(const msgpack_object *a, const msgpack_object *b);
  */
 char *sig_value_repr(const msgpack_object *o);
 
+/* What a text cut short ends with: U+2026 HORIZONTAL ELLIPSIS. */
+#define SIG_ELLIPSIS "\xe2\x80\xa6"
+
+/*
+ * The length to cut s (len bytes) to for at most max bytes: where a UTF-8 character starts,
+ * backing up at most 3 continuation bytes (so text that is not UTF-8 is still cut near max).
+ */
+size_t sig_utf8_cut(const char *s, size_t len, size_t max);
+
 /*
  * sig_value_repr cut to at most max bytes, at a UTF-8 character boundary, with "…" (U+2026)
  * appended when anything was cut; rendering stops there, so a huge value costs no more than
