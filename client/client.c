@@ -40,7 +40,6 @@ struct backend_client {
   uint32_t next_msgid;
   size_t pending;            /* sent with backend_client_send(), not yet returned by recv */
   size_t write_mark;         /* unwritten bytes after the last write attempt */
-  int rcvtimeo_ms;           /* SO_RCVTIMEO now set on fd, in ms; -1: none (block forever) */
   struct outbuf out;
   struct proto_limits limits;
   struct proto_frame in;
@@ -240,71 +239,30 @@ static int done(const backend_client *c, enum wait_for what) {
 }
 
 /*
- * Waits for responses in recv() itself, at most timeout_ms (-1: forever; not 0), so that a
- * call costs one system call fewer than poll() + recv(). The time limit is SO_RCVTIMEO,
- * set only when it changes. Returns 0 (read something, or interrupted) or -ETIMEDOUT.
- */
-static int read_blocking(backend_client *c, int timeout_ms) {
-  char *buf;
-  size_t len;
-  ssize_t n;
-
-  if (timeout_ms != c->rcvtimeo_ms) {
-    struct timeval tv = {0, 0}; /* zero: no limit */
-    if (timeout_ms > 0) {
-      tv.tv_sec = timeout_ms / 1000;
-      tv.tv_usec = (timeout_ms % 1000) * 1000;
-    }
-    if (setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0)
-      return -errno;
-    c->rcvtimeo_ms = timeout_ms;
-  }
-  if (proto_frame_reserve(&c->in, READ_CHUNK, &buf, &len) != 0) {
-    fail(c, -ENOMEM);
-    return 0;
-  }
-  n = recv(c->fd, buf, len, 0);
-  if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK)
-      return -ETIMEDOUT;
-    if (errno != EINTR)
-      fail(c, io_error(errno));
-    return 0;
-  }
-  if (n == 0) {
-    fail(c, BACKEND_ECLOSED);
-    return 0;
-  }
-  proto_frame_commit(&c->in, (size_t)n);
-  process_frames(c);
-  return 0;
-}
-
-/*
  * Writes queued requests and reads responses until `what` holds, the connection fails or
  * timeout_ms (-1: forever) passes. It always reads while it writes, so a daemon whose
  * replies fill the socket never blocks a client that is still writing.
+ *
+ * It waits in poll(), never in a blocking recv(): a reader asleep in recv() on a Unix socket
+ * is woken whenever the daemon reads from the other end (the kernel signals the freed send
+ * space on the same wait queue), and finds nothing yet. poll() wakes only for the events it
+ * asked for. When the daemon reads the request after the client went to sleep (it hands the
+ * call to a worker thread), that spurious wake-up costs two context switches per call, far
+ * more than the extra system call.
  */
 static int pump(backend_client *c, int timeout_ms, enum wait_for what) {
   int64_t deadline = client_deadline(timeout_ms);
   struct pollfd pfd = {.fd = c->fd};
   int can_write = 1;
 
-  for (int first = 1;; first = 0) {
-    /* The first wait takes timeout_ms as given, so a constant timeout keeps SO_RCVTIMEO. */
-    int wait_ms = first ? timeout_ms : client_remaining_ms(deadline);
+  for (;;) {
+    int wait_ms = client_remaining_ms(deadline);
     if (can_write && out_unsent(c) && !c->error)
       write_some(c);
     if (done(c, what))
       return 0;
     if (c->error)
       return c->error;
-    if (!out_unsent(c) && wait_ms != 0) {
-      int err = read_blocking(c, wait_ms);
-      if (err)
-        return err;
-      continue;
-    }
     pfd.events = POLLIN | (out_unsent(c) ? POLLOUT : 0);
     int n = poll(&pfd, 1, wait_ms);
     if (n < 0) {
@@ -454,8 +412,8 @@ static int connect_to(const char *path, int *out) {
   while (err == EINTR);
   if (err == EISCONN)
     err = 0; /* an interrupted connect completed meanwhile */
-  /* The socket stays blocking: reads and writes that must not wait say MSG_DONTWAIT, and a
-   * caller waiting only for answers blocks in recv() (read_blocking). */
+  /* The socket stays blocking (so does connect); reads and writes say MSG_DONTWAIT, and
+   * waiting is poll()'s (see pump()). */
   if (err) {
     close(fd);
     return -err;
@@ -491,7 +449,6 @@ BACKEND_EXPORT int backend_client_connect(const char *socket_path, backend_clien
   memcpy(c->path, socket_path, len + 1);
   c->fd = fd;
   c->next_msgid = 1;
-  c->rcvtimeo_ms = -1;
   proto_limits_default(&c->limits);
   proto_frame_init(&c->in, &c->limits);
   msgid_table_init(&c->ids);
