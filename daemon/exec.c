@@ -13,12 +13,15 @@
 
 /*
  * How long an idle worker spins for the next job before it sleeps, and how long the loop
- * polls (epoll with a zero timeout) for a job's answer after queuing it. Both cover a
- * daemon.ping round trip with room to spare, so that back-to-back calls from a client never
- * meet a sleeping thread; both stop early when there is nothing to wait for. Both spin with
- * sched_yield(), not a pause instruction: on a machine with few CPUs the thread they wait
- * for (the client, the worker) may be queued on the spinner's own CPU, and in a VM a pause
- * loop makes the hypervisor deschedule the whole virtual CPU.
+ * polls (epoll with a zero timeout) after queuing a job: for the job's answer, and then for
+ * the client's next request, which a client calling back to back sends within a round trip.
+ * Both windows cover a daemon.ping round trip with room to spare, so that such a client never
+ * meets a sleeping thread: waking one costs more than the call itself where a sleeping
+ * virtual CPU must be woken by the hypervisor. Both spin with sched_yield(), not a pause
+ * instruction: on a machine with few CPUs the thread they wait for (the client, the worker)
+ * may be queued on the spinner's own CPU, and in a VM a pause loop makes the hypervisor
+ * deschedule the whole virtual CPU. Only dispatched calls start either window; a daemon
+ * serving nothing else sleeps.
  */
 #define WORKER_SPIN_NS 100000
 #define LOOP_POLL_NS 100000
@@ -180,7 +183,7 @@ static void stop_polling(struct exec_pool *pool) {
 static void on_idle(uv_idle_t *idle) {
   struct exec_pool *pool = idle->data;
   run_finished(pool);
-  if (pool->in_flight == 0 || pool->in_flight > LOOP_POLL_MAX_RUNNING || uv_hrtime() > pool->poll_until)
+  if (pool->in_flight > LOOP_POLL_MAX_RUNNING || uv_hrtime() > pool->poll_until)
     stop_polling(pool);
   else
     sched_yield();

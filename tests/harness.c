@@ -349,6 +349,20 @@ long harness_vmrss_kb(const struct hdaemon *d) {
   return kb;
 }
 
+double harness_cpu_seconds(const struct hdaemon *d) {
+  char path[64], *stat, *p;
+  unsigned long long utime, stime;
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)d->pid);
+  stat = read_file(path);
+  /* The command name may hold spaces and parentheses: the fields after it follow the last ')'.
+   * utime and stime are fields 14 and 15, the 12th and 13th after it. */
+  p = strrchr(stat, ')');
+  cr_assert(p != NULL && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) == 2,
+            "cannot read %s", path);
+  free(stat);
+  return (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* ---- client library ---- */
 
 const msgpack_object *harness_get(const msgpack_object *o, const char *key) {

@@ -101,6 +101,8 @@ void harness_dump_log(const struct hdaemon *d);
 
 /* VmRSS of the daemon in KiB, from /proc/PID/status. */
 long harness_vmrss_kb(const struct hdaemon *d);
+/* CPU time the daemon has used so far, all its threads, user and system, in seconds. */
+double harness_cpu_seconds(const struct hdaemon *d);
 
 /* ---- the client library against a harness daemon ---- */
 

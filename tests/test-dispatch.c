@@ -1071,6 +1071,30 @@ Test(dispatch, lazy_discovery_and_loading) {
   harness_finish(d);
 }
 
+/*
+ * Around dispatched calls the I/O thread polls and an idle worker spins, each for a bounded
+ * window (doc/backends.md, "Execution"): once the calls stop, the daemon must sleep again.
+ */
+Test(dispatch, the_daemon_sleeps_once_calls_stop) {
+  struct hdaemon *d;
+  backend_client *c;
+  double before, used;
+  standard_tree();
+  d = start_on(tree);
+  c = harness_client(d);
+  declare(c, TRUST_ACCEL);
+  for (int i = 0; i < 200; i++)
+    call_ok(c, "fxa", "normalize", "[[1, -4, 2]]", NULL);
+  harness_sleep_ms(100);
+  before = harness_cpu_seconds(d);
+  harness_sleep_ms(1000);
+  used = harness_cpu_seconds(d) - before;
+  /* A thread that kept spinning would use most of that second. */
+  cr_expect_lt(used, 0.15, "the idle daemon used %.2f s of CPU in 1 s", used);
+  harness_client_close(c);
+  harness_finish(d);
+}
+
 Test(dispatch, adapters_not_thread_safe_run_one_call_at_a_time) {
   struct hdaemon *d;
   backend_client *c[4];
