@@ -31,7 +31,9 @@ struct conn {
   uid_t uid;
   struct proto_frame frame;
   msgpack_sbuffer out; /* answers not yet handed to uv_write */
-  msgpack_packer pk;
+  msgpack_packer pk;    /* appends to out (out_write) */
+  size_t answer_start;  /* where in out the answer being packed begins */
+  bool out_failed;      /* an append to the answer being packed ran out of memory */
   struct request *inflight;
   unsigned n_inflight;
   bool in_read;  /* dispatching a read: answers are written in one batch at its end */
@@ -50,6 +52,32 @@ static void conn_close(struct conn *c);
 static uv_stream_t *stream_of(struct conn *c) { return (uv_stream_t *)&c->pipe; }
 
 unsigned conn_count(const struct daemon *d) { return d->stats.connections; }
+
+/* The packer's writer. After one failed append it refuses the rest of the answer, so that
+ * none of it lands after a gap. */
+static int out_write(void *data, const char *buf, size_t len) {
+  struct conn *c = data;
+  if (c->out_failed || msgpack_sbuffer_write(&c->out, buf, len) < 0) {
+    c->out_failed = true;
+    return -1;
+  }
+  return 0;
+}
+
+msgpack_packer *conn_answer_begin(struct conn *c) {
+  c->answer_start = c->out.size;
+  c->out_failed = false;
+  return &c->pk;
+}
+
+/* Whether the answer packed since conn_answer_begin() is whole; if not, it is taken back. */
+static bool answer_whole(struct conn *c) {
+  if (!c->out_failed)
+    return true;
+  c->out.size = c->answer_start;
+  c->out_failed = false;
+  return false;
+}
 
 msgpack_packer *conn_packer(struct conn *c) { return &c->pk; }
 
@@ -125,6 +153,17 @@ static void conn_flush(struct conn *c) {
 }
 
 void conn_request_done(struct conn *c, struct request *req) {
+  if (!answer_whole(c)) {
+    log_error("out of memory answering request %u of client %llu (pid %d)", (unsigned)req->msgid,
+              (unsigned long long)c->id, (int)c->pid);
+    c->d->stats.errors++;
+    proto_pack_error_response(conn_answer_begin(c), req->msgid, PROTO_CODE_INTERNAL, "out of memory sending the answer");
+    if (!answer_whole(c)) {
+      c->d->stats.disconnects++;
+      conn_close(c); /* unlinks req with the rest */
+      return;
+    }
+  }
   if (req->prev != NULL)
     req->prev->next = req->next;
   else
@@ -140,11 +179,13 @@ void conn_request_done(struct conn *c, struct request *req) {
 
 /* Best effort: tell a client why it is being disconnected. It may not be reading. */
 static void send_protocol_error(struct conn *c, int err, const char *why) {
-  msgpack_pack_array(&c->pk, 3);
-  msgpack_pack_uint8(&c->pk, PROTO_NOTIFICATION);
-  proto_pack_cstr(&c->pk, "daemon.protocol_error");
-  msgpack_pack_array(&c->pk, 1);
-  proto_pack_error_object(&c->pk, proto_err_code(err), why);
+  msgpack_packer *pk = conn_answer_begin(c);
+  msgpack_pack_array(pk, 3);
+  msgpack_pack_uint8(pk, PROTO_NOTIFICATION);
+  proto_pack_cstr(pk, "daemon.protocol_error");
+  msgpack_pack_array(pk, 1);
+  proto_pack_error_object(pk, proto_err_code(err), why);
+  answer_whole(c);
   conn_flush(c);
 }
 
@@ -273,7 +314,8 @@ static void frame_error(struct conn *c, int err) {
   const char *why = proto_strerror(err);
   if (proto_frame_partial_msgid(&c->frame, &msgid)) {
     /* Answered, then the connection closes: the rest of the stream cannot be followed. */
-    proto_pack_error_response(&c->pk, msgid, proto_err_code(err), why);
+    proto_pack_error_response(conn_answer_begin(c), msgid, proto_err_code(err), why);
+    answer_whole(c);
     c->d->stats.requests++;
   }
   conn_violation(c, err, why);
@@ -395,7 +437,7 @@ int conn_accept(struct daemon *d, uv_stream_t *listener) {
   c->id = ++d->stats.connections_total;
   proto_frame_init(&c->frame, &d->opts.limits);
   msgpack_sbuffer_init(&c->out);
-  msgpack_packer_init(&c->pk, &c->out, msgpack_sbuffer_write);
+  msgpack_packer_init(&c->pk, c, out_write);
   c->next = d->conns;
   if (d->conns != NULL)
     d->conns->prev = c;

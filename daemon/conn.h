@@ -26,9 +26,16 @@ pid_t conn_pid(const struct conn *c);
 /* The connection's dispatch state (hosts.c), NULL until it declares a host or calls a backend. */
 struct host_session **conn_host_session(struct conn *c);
 
-/* For request.c: the packer that appends to the connection's output. */
+/* For request.c: starts an answer; the packer appends it to the connection's output. */
+msgpack_packer *conn_answer_begin(struct conn *c);
+/* For request.c: the packer of the answer begun last. */
 msgpack_packer *conn_packer(struct conn *c);
-/* For request.c: the request was answered (its bytes are in the output); unlink it. */
+/*
+ * For request.c: the request's answer is packed; unlink the request. An answer that ran out
+ * of memory half way is taken back whole and replaced by a Daemon.Internal error; when even
+ * that does not fit, the client is disconnected (half an answer would garble every answer
+ * after it).
+ */
 void conn_request_done(struct conn *c, struct request *req);
 
 #endif

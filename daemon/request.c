@@ -22,8 +22,12 @@ static msgpack_packer *packer_for(struct request *req) {
   return req->conn != NULL ? conn_packer(req->conn) : &discard_packer;
 }
 
+static msgpack_packer *answer_begin(struct request *req) {
+  return req->conn != NULL ? conn_answer_begin(req->conn) : &discard_packer;
+}
+
 msgpack_packer *request_reply_begin(struct request *req) {
-  msgpack_packer *pk = packer_for(req);
+  msgpack_packer *pk = answer_begin(req);
   proto_pack_response_begin(pk, req->msgid);
   return pk;
 }
@@ -43,7 +47,7 @@ void request_discard(struct request *req) {
 }
 
 msgpack_packer *request_fail_begin(struct request *req, const char *code, const char *message) {
-  msgpack_packer *pk = packer_for(req);
+  msgpack_packer *pk = answer_begin(req);
   req->daemon->stats.errors++;
   req->failed = 1;
   msgpack_pack_array(pk, 4);

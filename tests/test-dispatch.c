@@ -1757,29 +1757,21 @@ static void pack_big_declaration(msgpack_sbuffer *sb, size_t len) {
 }
 #endif
 
+#ifndef UNDER_ASAN
 /*
- * backend.describe packs its answer before sending any of it: out of memory half way, the
- * client gets an error, not a broken stream. The daemon runs with the malloc_shim fixture,
- * which fails allocations from a size fixture_shape's squeeze sets: here, the answer's buffer
- * growing to 512 KiB, while everything computed before (the 200 KB default's text, 256 KiB
- * buffers) still fits.
+ * A daemon with the malloc_shim fixture preloaded, which fails allocations from a size
+ * fixture_shape's squeeze sets, and a client that declared pack_big_declaration(default_len).
  */
-Test(dispatch, describe_out_of_memory_fails_cleanly) {
-#ifdef UNDER_ASAN
-  cr_skip_test("the malloc shim cannot be preloaded under AddressSanitizer");
-#else
+static struct hdaemon *start_with_malloc_shim(const char *name, size_t default_len, backend_client **c) {
   struct hdaemon *d;
-  backend_client *c;
-  const msgpack_object *r;
   backend_reply *e = NULL;
   msgpack_sbuffer sb;
+  int err;
   char *shim, preload[4200];
   const char *args[] = {"--plugin-path", NULL, "--plugin-timeout", "10", "--log-level", "debug", NULL};
   const char *env[] = {preload, NULL};
   struct hspawn with = {.env = env};
-  const char *describe = "{'host': 'fixture_host', 'function': 'compute_score'}";
-  int err;
-  cr_assert_not_null(tree = plugin_tree_new("dispatch-oom"));
+  cr_assert_not_null(tree = plugin_tree_new(name));
   install("shape-adapter", "fixture_shape", "shape_adapter.mod", NULL, "shape_adapter");
   cr_assert_not_null(shim = plugin_tree_fixture("malloc_shim"), "fixture malloc_shim is not built");
   snprintf(preload, sizeof preload, "LD_PRELOAD=%s", shim);
@@ -1787,13 +1779,31 @@ Test(dispatch, describe_out_of_memory_fails_cleanly) {
   args[1] = tree;
   d = harness_spawn_with(harness_bin("BACKENDD_BIN"), NULL, args, &with);
   cr_assert(harness_wait_ready(d, HARNESS_TIMEOUT_MS), "the daemon did not start with the malloc shim");
-  c = harness_client(d);
-  pack_big_declaration(&sb, 200000);
-  err = backend_client_call(c, "host.declare", sb.data, sb.size, HARNESS_TIMEOUT_MS, &e);
+  *c = harness_client(d);
+  pack_big_declaration(&sb, default_len);
+  err = backend_client_call(*c, "host.declare", sb.data, sb.size, HARNESS_TIMEOUT_MS, &e);
   msgpack_sbuffer_destroy(&sb);
   cr_assert_eq(err, 0, "%s: %s", backend_strerror(err), e != NULL && e->error_message ? e->error_message : "");
   keep(e);
+  return d;
+}
+#endif
 
+/*
+ * backend.describe packs its answer before sending any of it: out of memory half way, the
+ * client gets an error, not a broken stream. Here the answer's buffer growing to 512 KiB
+ * fails, while everything computed before (the 200 KB default's text, 256 KiB buffers) fits.
+ */
+
+Test(dispatch, describe_out_of_memory_fails_cleanly) {
+#ifdef UNDER_ASAN
+  cr_skip_test("the malloc shim cannot be preloaded under AddressSanitizer");
+#else
+  backend_client *c;
+  struct hdaemon *d = start_with_malloc_shim("dispatch-oom", 200000, &c);
+  const msgpack_object *r;
+  backend_reply *e;
+  const char *describe = "{'host': 'fixture_host', 'function': 'compute_score'}";
   r = ok(c, "backend.describe", "%s", describe);
   cr_assert(harness_get(r, "signature") != NULL && harness_get(r, "signature")->via.str.size > 200000, "%s",
             "the signature lacks the default");
@@ -1803,6 +1813,34 @@ Test(dispatch, describe_out_of_memory_fails_cleanly) {
   call_ok(c, "fxs", "squeeze", "[0]", NULL);
   r = ok(c, "backend.describe", "%s", describe);
   cr_expect(harness_get(r, "signature")->via.str.size > 200000);
+  harness_ping(c, d);
+  harness_client_close(c);
+  harness_finish(d);
+#endif
+}
+
+/*
+ * An answer the connection's output buffer cannot take whole is taken back and replaced by
+ * an error: the result (a bin just under 4 MiB, in the adapter's 4 MiB buffer) fits, the
+ * answer around it does not (the output buffer would double to 8 MiB, refused by the shim).
+ */
+Test(dispatch, an_answer_out_of_memory_is_replaced_by_an_error) {
+#ifdef UNDER_ASAN
+  cr_skip_test("the malloc shim cannot be preloaded under AddressSanitizer");
+#else
+  backend_client *c;
+  struct hdaemon *d = start_with_malloc_shim("dispatch-oom-answer", 1, &c);
+  const msgpack_object *r;
+  backend_reply *e;
+  char big[128];
+  snprintf(big, sizeof big, "{'method': 'bytes', 'n': %d}", (4 << 20) - 16);
+  call_ok(c, "fxs", "squeeze", "[8388608]", NULL);
+  e = call_fails(c, "Daemon.Internal", "fxs", "compute_score", "[[1]]", big);
+  cr_expect(strstr(e->error_message, "out of memory") != NULL, "%s", e->error_message);
+  call_ok(c, "fxs", "compute_score", "[[1]]", "{'method': 'bytes', 'n': 100}"); /* still in step */
+  call_ok(c, "fxs", "squeeze", "[0]", NULL);
+  r = harness_get(call_ok(c, "fxs", "compute_score", "[[1]]", big), "result");
+  cr_expect(r != NULL && r->type == MSGPACK_OBJECT_BIN && r->via.bin.size == (4 << 20) - 16);
   harness_ping(c, d);
   harness_client_close(c);
   harness_finish(d);

@@ -1,8 +1,9 @@
 /*
  * Fixture: results of every shape a reply may or may not carry, and fallbacks with warnings.
  * Thread safe. compute_score's method picks the result, n its size: "deep" n nested arrays
- * (the innermost empty), "long" a str of n bytes, "many" an array of n nils, "exact_warned" a
- * warning and then not implemented (the host runs), anything else 42. squeeze(bytes) tells
+ * (the innermost empty), "long" a str of n bytes, "bytes" a bin of n bytes, "many" an array of
+ * n nils, "exact_warned" a warning and then not implemented (the host runs), anything else 42.
+ * squeeze(bytes) tells
  * the malloc_shim fixture, when the daemon runs with it preloaded, to fail every allocation
  * of at least that many bytes (0: none); it answers the limit it set.
  */
@@ -20,12 +21,15 @@ static bool method_is(const msgpack_object *m, const char *s) {
          memcmp(m->via.str.ptr, s, m->via.str.size) == 0;
 }
 
-static int pack_long_str(msgpack_packer *pk, uint64_t n) {
+static int pack_long(msgpack_packer *pk, uint64_t n, bool bin) {
   char *s = malloc(n > 0 ? n : 1);
   if (s == NULL)
     return -1;
   memset(s, 'x', n);
-  msgpack_pack_str_with_body(pk, s, n);
+  if (bin)
+    msgpack_pack_bin_with_body(pk, s, n);
+  else
+    msgpack_pack_str_with_body(pk, s, n);
   free(s);
   return 0;
 }
@@ -46,8 +50,8 @@ static int compute_score(void *self, backend_call *call) {
       msgpack_pack_array(pk, i + 1 < n ? 1 : 0);
     return 0;
   }
-  if (method_is(method, "long"))
-    return pack_long_str(pk, n) < 0 ? backend_call_fail(call, "out of memory") : 0;
+  if (method_is(method, "long") || method_is(method, "bytes"))
+    return pack_long(pk, n, method_is(method, "bytes")) < 0 ? backend_call_fail(call, "out of memory") : 0;
   if (method_is(method, "many")) {
     msgpack_pack_array(pk, (uint32_t)n);
     for (uint64_t i = 0; i < n; i++)
