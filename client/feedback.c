@@ -17,7 +17,7 @@
 
 /* The backend the checks run against: its canonical name and the functions it implements. */
 struct target {
-  char name[HOST_BACKEND_NAME_MAX + 1];
+  char name[HOSTDECL_BACKEND_NAME_MAX + 1];
   const msgpack_object *functions; /* NULL: all of them (cpu) */
   backend_reply *list;             /* owns functions */
 };
@@ -85,7 +85,7 @@ static int resolve(backend_host *h, const char *name, struct target *t, char *re
   if (!(b = find_backend(&t->list->result, "backends", name)))
     return not_found(h, &t->list->result, name, reason);
   canonical = proto_map_get(b, "name");
-  if (!canonical || canonical->type != MSGPACK_OBJECT_STR || canonical->via.str.size > HOST_BACKEND_NAME_MAX) {
+  if (!canonical || canonical->type != MSGPACK_OBJECT_STR || canonical->via.str.size > HOSTDECL_BACKEND_NAME_MAX) {
     snprintf(reason, REASON_LEN, "invalid backend.list answer from the daemon");
     return BACKEND_EPROTO;
   }

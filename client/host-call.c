@@ -69,9 +69,9 @@ static int decode_args(struct call_args *c, const void *args, size_t args_len, c
 }
 
 /* The backend this call goes to, into name: the per-call one, else the host's current one. */
-static int select_backend(backend_host *h, const char *backend, char name[HOST_BACKEND_NAME_MAX + 1]) {
+static int select_backend(backend_host *h, const char *backend, char name[HOSTDECL_BACKEND_NAME_MAX + 1]) {
   if (backend) {
-    if (host_check_backend_name(backend))
+    if (hostdecl_check_backend_name(backend))
       return BACKEND_EINVAL;
     strcpy(name, backend);
     return 0;
@@ -235,7 +235,7 @@ static int unknown_function(backend_host *h, const char *function, const char *b
 BACKEND_EXPORT int backend_host_call(backend_host *h, const char *function, const void *args, size_t args_len,
                                      const void *kwargs, size_t kwargs_len, const char *backend, int timeout_ms,
                                      backend_result **out) {
-  char name[HOST_BACKEND_NAME_MAX + 1];
+  char name[HOSTDECL_BACKEND_NAME_MAX + 1];
   struct host_result *r = NULL;
   const struct host_fn *fn;
   struct call_args c;

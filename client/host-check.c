@@ -17,12 +17,6 @@
 
 #define GROUP_SUFFIX ".backends"
 
-/* The daemon's caps on a declaration (daemon/host.h, doc/backends.md): past one, fail here first. */
-#define MAX_TRUSTED 1024
-#define MAX_RESERVED 1024
-#define MAX_TRUST_LIST 256 /* each list of a trusted entry */
-#define MAX_BACKEND_NAMES 4096 /* trusted names, aliases and reserved names together */
-
 struct checker {
   char *why;
   size_t why_len;
@@ -45,49 +39,6 @@ static int out_of_memory(struct checker *c) {
   return -ENOMEM;
 }
 
-static bool is_alnum(char ch) {
-  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
-static bool is_sep(char ch) {
-  return ch == '-' || ch == '_' || ch == '.';
-}
-
-const char *host_check_backend_name(const char *name) {
-  size_t len = name ? strlen(name) : 0;
-
-  if (len == 0)
-    return "a backend name must not be empty";
-  if (len > HOST_BACKEND_NAME_MAX)
-    return "a backend name must be at most 128 characters";
-  if (!is_alnum(name[0]))
-    return "a backend name must start with an ASCII letter or digit";
-  for (size_t i = 0; i < len; i++)
-    if (!is_alnum(name[i]) && !is_sep(name[i]))
-      return "a backend name may only hold ASCII letters, digits, '.', '_' and '-'";
-  if (name[len - 1] == '.' || name[len - 1] == '-')
-    return "a backend name must not end with '.' or '-'";
-  return NULL;
-}
-
-/* A name the host declares (its own, a trusted one, an alias, a reserved one): never "cpu". */
-static const char *declared_name_rule(const char *name) {
-  const char *bad = host_check_backend_name(name);
-
-  if (!bad && strcmp(name, HOST_CPU) == 0)
-    return "'cpu' is reserved for the host's own implementation";
-  return bad;
-}
-
-bool host_is_identifier(const char *s) {
-  if (!s || !((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-    return false;
-  for (s++; *s != '\0'; s++)
-    if (!is_alnum(*s) && *s != '_')
-      return false;
-  return true;
-}
-
 static int check_default(struct checker *c, const char *fn, const char *param, const char *text) {
   json_error_t e;
   json_t *j = json_loads(text, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
@@ -99,7 +50,7 @@ static int check_default(struct checker *c, const char *fn, const char *param, c
 }
 
 static int check_param(struct checker *c, const char *fn, const struct backend_param *p) {
-  if (!host_is_identifier(p->name))
+  if (!hostdecl_is_identifier(p->name))
     return fail(c, "function '%s', parameter '%s': a parameter name must be an identifier ([A-Za-z_][A-Za-z0-9_]*)",
                 fn, p->name);
   if (strcmp(p->name, "backend") == 0)
@@ -166,9 +117,9 @@ static int check_functions(struct checker *c, const struct backend_host_function
 
   for (n = 0; fns && fns[n].name; n++) {
     const struct backend_host_function *f = &fns[n];
-    if (n == HOST_MAX_FUNCTIONS)
-      return fail(c, "more than %d functions", HOST_MAX_FUNCTIONS);
-    if (!host_is_identifier(f->name))
+    if (n == HOSTDECL_MAX_FUNCTIONS)
+      return fail(c, "more than %d functions", HOSTDECL_MAX_FUNCTIONS);
+    if (!hostdecl_is_identifier(f->name))
       return fail(c, "function '%s': a function name must be an identifier ([A-Za-z_][A-Za-z0-9_]*)", f->name);
     if (!f->impl)
       return fail(c, "function '%s': no implementation (impl is NULL)", f->name);
@@ -182,9 +133,9 @@ static int check_reserved(struct checker *c, const struct backend_reserved *rs) 
   const char *bad;
 
   for (size_t i = 0; rs && rs[i].name; i++) {
-    if (i == MAX_RESERVED)
-      return fail(c, "more than %d reserved names", MAX_RESERVED);
-    if ((bad = declared_name_rule(rs[i].name)))
+    if (i == HOSTDECL_MAX_RESERVED)
+      return fail(c, "more than %d reserved names", HOSTDECL_MAX_RESERVED);
+    if ((bad = hostdecl_check_declared_name(rs[i].name)))
       return fail(c, "reserved name '%s': %s", rs[i].name, bad);
     if (!rs[i].reason)
       return fail(c, "reserved name '%s': a reason is required", rs[i].name);
@@ -212,8 +163,8 @@ static int check_trust_lists(struct checker *c, const struct backend_trusted *t)
                {"module_prefixes", t->module_prefixes}};
 
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-    if (count(lists[i].list) > MAX_TRUST_LIST)
-      return fail(c, "trusted backend '%s': %s: more than %d entries", t->name, lists[i].what, MAX_TRUST_LIST);
+    if (count(lists[i].list) > HOSTDECL_MAX_TRUST_LIST)
+      return fail(c, "trusted backend '%s': %s: more than %d entries", t->name, lists[i].what, HOSTDECL_MAX_TRUST_LIST);
   return 0;
 }
 
@@ -221,14 +172,14 @@ static int check_trusted_entry(struct checker *c, const struct backend_trusted *
   const char *bad;
   int err;
 
-  if ((bad = declared_name_rule(t->name)))
+  if ((bad = hostdecl_check_declared_name(t->name)))
     return fail(c, "trusted backend '%s': %s", t->name, bad);
   if (!t->package)
     return fail(c, "trusted backend '%s': package is required", t->name);
   if ((err = check_trust_lists(c, t)) != 0)
     return err;
   for (size_t i = 0; t->aliases && t->aliases[i]; i++)
-    if ((bad = declared_name_rule(t->aliases[i])))
+    if ((bad = hostdecl_check_declared_name(t->aliases[i])))
       return fail(c, "trusted backend '%s': aliases: '%s': %s", t->name, t->aliases[i], bad);
   return 0;
 }
@@ -282,16 +233,16 @@ static int check_trusted(struct checker *c, const struct backend_host_decl *d) {
   for (size_t i = 0; d->reserved && d->reserved[i].name; i++)
     names++;
   for (size_t i = 0; d->trusted && d->trusted[i].name; i++) {
-    if (i == MAX_TRUSTED)
-      return fail(c, "more than %d trusted backends", MAX_TRUSTED);
+    if (i == HOSTDECL_MAX_TRUSTED)
+      return fail(c, "more than %d trusted backends", HOSTDECL_MAX_TRUSTED);
     if ((err = check_trusted_entry(c, &d->trusted[i])) != 0)
       return err;
     names += 1 + count(d->trusted[i].aliases);
   }
   /* before the pairwise checks below, which these caps keep small */
-  if (names > MAX_BACKEND_NAMES)
+  if (names > HOSTDECL_MAX_BACKEND_NAMES)
     return fail(c, "more than %d backend names (trusted names, aliases and reserved names together)",
-                MAX_BACKEND_NAMES);
+                HOSTDECL_MAX_BACKEND_NAMES);
   for (size_t i = 0; d->trusted && d->trusted[i].name; i++)
     if ((err = check_trusted_names(c, d, &d->trusted[i])) != 0)
       return err;
@@ -316,7 +267,7 @@ int host_check_decl(const struct backend_host_decl *d, char *why, size_t why_len
     return fail(&c, "no declaration");
   if (!d->name)
     return fail(&c, "the declaration has no name");
-  if ((bad = declared_name_rule(d->name)))
+  if ((bad = hostdecl_check_declared_name(d->name)))
     return fail(&c, "host name '%s': %s", d->name, bad);
   if (d->group && (err = check_group(&c, d->group)) != 0)
     return err;

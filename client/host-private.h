@@ -10,10 +10,9 @@
 
 #include "backend/host.h"
 #include "client-private.h"
+#include "hostdecl.h"
 #include "signature.h"
 
-#define HOST_MAX_FUNCTIONS 1024
-#define HOST_BACKEND_NAME_MAX 128 /* spec/backends.md; backend_scope.previous holds one */
 #define HOST_CPU "cpu"
 
 /* One declared function, copied from the caller's declaration. */
@@ -40,7 +39,7 @@ struct backend_host {
   msgpack_sbuffer decl; /* the host.declare parameter map, packed once */
 
   pthread_mutex_t lock; /* guards current: held briefly, never across a round trip */
-  char current[HOST_BACKEND_NAME_MAX + 1];
+  char current[HOSTDECL_BACKEND_NAME_MAX + 1];
   pthread_mutex_t conn_lock; /* guards the connection: held for a whole round trip */
   backend_client *client;    /* NULL until needed, and after the connection broke */
   bool declared;             /* host.declare answered on this client */
@@ -48,10 +47,6 @@ struct backend_host {
 
 /* ---- host-check.c ---- */
 
-/* NULL when name follows the backend naming rules (spec/backends.md; "cpu" passes), else the rule broken. */
-const char *host_check_backend_name(const char *name);
-/* Whether name is [A-Za-z_][A-Za-z0-9_]* (function and parameter names). */
-bool host_is_identifier(const char *name);
 /* Checks a declaration as the daemon's host.declare would. Returns 0 or BACKEND_EINVAL with why. */
 int host_check_decl(const struct backend_host_decl *d, char *why, size_t why_len);
 

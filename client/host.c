@@ -164,7 +164,7 @@ static int initial_backend(backend_host *h, char *why, size_t why_len) {
 
   if (!v || !*v)
     v = HOST_CPU;
-  if ((bad = host_check_backend_name(v))) {
+  if ((bad = hostdecl_check_backend_name(v))) {
     if (why && why_len > 0)
       snprintf(why, why_len, "%s='%.200s': %s", h->env_var, v, bad);
     return BACKEND_EINVAL;
@@ -255,7 +255,7 @@ BACKEND_EXPORT const char *backend_host_env_var(const backend_host *h) {
 BACKEND_EXPORT int backend_host_set_backend(backend_host *h, const char *name) {
   if (!name)
     name = HOST_CPU;
-  if (!h || host_check_backend_name(name))
+  if (!h || hostdecl_check_backend_name(name))
     return BACKEND_EINVAL;
   pthread_mutex_lock(&h->lock);
   strcpy(h->current, name);
@@ -289,7 +289,7 @@ BACKEND_EXPORT int backend_host_scope_begin(backend_host *h, const char *name, b
   pthread_mutex_lock(&h->lock);
   /* Filled even when name is refused, so that a scope_end after the error changes nothing. */
   strcpy(scope->previous, h->current);
-  if (host_check_backend_name(name))
+  if (hostdecl_check_backend_name(name))
     err = BACKEND_EINVAL;
   else
     strcpy(h->current, name);
@@ -299,7 +299,7 @@ BACKEND_EXPORT int backend_host_scope_begin(backend_host *h, const char *name, b
 
 BACKEND_EXPORT void backend_host_scope_end(backend_host *h, const backend_scope *scope) {
   if (!h || !scope || strnlen(scope->previous, sizeof scope->previous) == sizeof scope->previous ||
-      host_check_backend_name(scope->previous))
+      hostdecl_check_backend_name(scope->previous))
     return;
   pthread_mutex_lock(&h->lock);
   strcpy(h->current, scope->previous);

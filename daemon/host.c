@@ -40,14 +40,6 @@ const char *host_param_kind_name(uint32_t kind) {
   return kind >= 1 && kind <= BACKEND_PARAM_VAR_KEYWORD ? kind_names[kind] : NULL;
 }
 
-static bool is_identifier(const char *s) {
-  if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || *s == '_'))
-    return false;
-  for (s++; *s != '\0'; s++)
-    if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
-      return false;
-  return true;
-}
 
 /* A required string member; on success *out is a new copy. */
 static int get_str(struct parser *p, const msgpack_object *o, const char *where, char **out) {
@@ -78,7 +70,7 @@ static int check_keys(struct parser *p, const msgpack_object *map, const char *w
   return 0;
 }
 
-/* An optional list of strings of a trust entry (at most HOST_MAX_TRUST_LIST); each checked by check (may be NULL). */
+/* An optional list of strings of a trust entry (at most HOSTDECL_MAX_TRUST_LIST); each checked by check (may be NULL). */
 static int get_str_list(struct parser *p, const msgpack_object *o, const char *where,
                         const char *(*check)(const char *), char ***out, size_t *n) {
   *out = NULL;
@@ -87,8 +79,8 @@ static int get_str_list(struct parser *p, const msgpack_object *o, const char *w
     return 0;
   if (o->type != MSGPACK_OBJECT_ARRAY)
     return fail(p, "%s must be a list of strings", where);
-  if (o->via.array.size > HOST_MAX_TRUST_LIST)
-    return fail(p, "%s: more than %d entries", where, HOST_MAX_TRUST_LIST);
+  if (o->via.array.size > HOSTDECL_MAX_TRUST_LIST)
+    return fail(p, "%s: more than %d entries", where, HOSTDECL_MAX_TRUST_LIST);
   if (o->via.array.size == 0)
     return 0;
   if ((*out = calloc(o->via.array.size, sizeof **out)) == NULL)
@@ -121,7 +113,7 @@ static int parse_param(struct parser *p, const char *fn, const msgpack_object *o
     return err;
   out->name = name;
   snprintf(where, sizeof where, "function '%s', parameter '%s'", fn, name);
-  if (!is_identifier(name))
+  if (!hostdecl_is_identifier(name))
     return fail(p, "%s: a parameter name must be an identifier ([A-Za-z_][A-Za-z0-9_]*)", where);
   if (strcmp(name, "backend") == 0)
     return fail(p, "%s: a parameter named 'backend' would hide the per-call backend", where);
@@ -154,7 +146,7 @@ static int parse_function(struct parser *p, const msgpack_object *o, struct host
   if ((err = check_keys(p, o, "a function", keys)) < 0 ||
       (err = get_str(p, proto_map_get(o, "name"), "a function's name", &f->name)) < 0)
     return err;
-  if (!is_identifier(f->name))
+  if (!hostdecl_is_identifier(f->name))
     return fail(p, "function '%s': a function name must be an identifier ([A-Za-z_][A-Za-z0-9_]*)", f->name);
   snprintf(where, sizeof where, "function '%s': doc", f->name);
   if ((doc = proto_map_get(o, "doc")) != NULL && doc->type != MSGPACK_OBJECT_NIL) {
@@ -199,7 +191,7 @@ static int parse_trusted(struct parser *p, const msgpack_object_kv *kv, struct h
   int err;
   if ((err = get_str(p, &kv->key, "a trusted backend's name", &t->name)) < 0)
     return err;
-  if ((bad = names_check_backend(t->name)) != NULL)
+  if ((bad = hostdecl_check_declared_name(t->name)) != NULL)
     return fail(p, "trusted backend '%s': %s", t->name, bad);
   snprintf(where, sizeof where, "trusted backend '%s'", t->name);
   if ((err = check_keys(p, &kv->val, where, keys)) < 0)
@@ -208,7 +200,7 @@ static int parse_trusted(struct parser *p, const msgpack_object_kv *kv, struct h
   if ((err = get_str(p, proto_map_get(&kv->val, "package"), where, &t->package)) < 0)
     return err;
   snprintf(where, sizeof where, "trusted backend '%s': aliases", t->name);
-  if ((err = get_str_list(p, proto_map_get(&kv->val, "aliases"), where, names_check_backend, &t->aliases,
+  if ((err = get_str_list(p, proto_map_get(&kv->val, "aliases"), where, hostdecl_check_declared_name, &t->aliases,
                           &t->n_aliases)) < 0)
     return err;
   snprintf(where, sizeof where, "trusted backend '%s': entrypoints", t->name);
@@ -290,9 +282,9 @@ static int check_backend_names(struct parser *p) {
   struct host *h = p->h;
   size_t n = count_backend_names(h), k = 0;
   const struct host_name *dup = NULL;
-  if (n > HOST_MAX_BACKEND_NAMES)
+  if (n > HOSTDECL_MAX_BACKEND_NAMES)
     return fail(p, "more than %d backend names (trusted names, aliases and reserved names together)",
-                HOST_MAX_BACKEND_NAMES);
+                HOSTDECL_MAX_BACKEND_NAMES);
   if (n == 0)
     return 0;
   if ((h->names = calloc(n, sizeof *h->names)) == NULL)
@@ -321,8 +313,8 @@ static int parse_reserved(struct parser *p, const msgpack_object *o) {
     return 0;
   if (o->type != MSGPACK_OBJECT_MAP)
     return fail(p, "reserved must be a map of name to reason");
-  if (o->via.map.size > HOST_MAX_RESERVED)
-    return fail(p, "more than %d reserved names", HOST_MAX_RESERVED);
+  if (o->via.map.size > HOSTDECL_MAX_RESERVED)
+    return fail(p, "more than %d reserved names", HOSTDECL_MAX_RESERVED);
   if (o->via.map.size > 0 && (h->reserved = calloc(o->via.map.size, sizeof *h->reserved)) == NULL)
     return -ENOMEM;
   for (uint32_t i = 0; i < o->via.map.size; i++) {
@@ -330,7 +322,7 @@ static int parse_reserved(struct parser *p, const msgpack_object *o) {
     h->n_reserved++;
     if ((err = get_str(p, &o->via.map.ptr[i].key, "a reserved name", &r->name)) < 0)
       return err;
-    if ((bad = names_check_backend(r->name)) != NULL)
+    if ((bad = hostdecl_check_declared_name(r->name)) != NULL)
       return fail(p, "reserved name '%s': %s", r->name, bad);
     if ((err = get_str(p, &o->via.map.ptr[i].val, "a reserved name's reason", &r->reason)) < 0)
       return err;
@@ -345,8 +337,8 @@ static int parse_trusted_map(struct parser *p, const msgpack_object *o) {
     return 0;
   if (o->type != MSGPACK_OBJECT_MAP)
     return fail(p, "trusted must be a map of backend name to trust settings");
-  if (o->via.map.size > HOST_MAX_TRUSTED)
-    return fail(p, "more than %d trusted backends", HOST_MAX_TRUSTED);
+  if (o->via.map.size > HOSTDECL_MAX_TRUSTED)
+    return fail(p, "more than %d trusted backends", HOSTDECL_MAX_TRUSTED);
   if (o->via.map.size > 0 && (h->trusted = calloc(o->via.map.size, sizeof *h->trusted)) == NULL)
     return -ENOMEM;
   for (uint32_t i = 0; i < o->via.map.size; i++) {
@@ -366,8 +358,8 @@ static int parse_functions(struct parser *p, const msgpack_object *o) {
   int err;
   if (o == NULL || o->type != MSGPACK_OBJECT_ARRAY)
     return fail(p, "functions must be a list");
-  if (o->via.array.size > HOST_MAX_FUNCTIONS)
-    return fail(p, "more than %d functions", HOST_MAX_FUNCTIONS);
+  if (o->via.array.size > HOSTDECL_MAX_FUNCTIONS)
+    return fail(p, "more than %d functions", HOSTDECL_MAX_FUNCTIONS);
   if (o->via.array.size > 0 && (h->functions = calloc(o->via.array.size, sizeof *h->functions)) == NULL)
     return -ENOMEM;
   for (uint32_t i = 0; i < o->via.array.size; i++) {
@@ -437,12 +429,12 @@ static int parse_all(struct parser *p, const msgpack_object *decl) {
   size_t len;
   int err;
   /* Before anything is copied: the host keeps its docs and defaults while it is declared. */
-  if (encoded_size(decl, HOST_MAX_DECLARATION_BYTES) > HOST_MAX_DECLARATION_BYTES)
-    return fail(p, "the declaration is larger than %d bytes (4 MiB) as MessagePack", HOST_MAX_DECLARATION_BYTES);
+  if (encoded_size(decl, HOSTDECL_MAX_BYTES) > HOSTDECL_MAX_BYTES)
+    return fail(p, "the declaration is larger than %d bytes (4 MiB) as MessagePack", HOSTDECL_MAX_BYTES);
   if ((err = check_keys(p, decl, "the declaration", keys)) < 0 ||
       (err = get_str(p, proto_map_get(decl, "name"), "name", &h->name)) < 0)
     return err;
-  if ((bad = names_check_backend(h->name)) != NULL)
+  if ((bad = hostdecl_check_declared_name(h->name)) != NULL)
     return fail(p, "host name '%s': %s", h->name, bad);
   if ((group = proto_map_get(decl, "group")) != NULL && group->type != MSGPACK_OBJECT_NIL) {
     if ((err = get_str(p, group, "group", &h->group)) < 0)
@@ -483,7 +475,7 @@ int host_parse(const msgpack_object *decl, const char *source, struct host **out
   return 0;
 }
 
-/* Reads a declaration file whole: it is text of a few KiB, HOST_MAX_DECLARATION_BYTES bounds a runaway one. */
+/* Reads a declaration file whole: it is text of a few KiB, HOSTDECL_MAX_BYTES bounds a runaway one. */
 static int read_file(const char *path, char **text, size_t *len, char *why, size_t why_len) {
   FILE *f = fopen(path, "re");
   size_t cap = 0, n = 0, got;
@@ -505,9 +497,9 @@ static int read_file(const char *path, char **text, size_t *len, char *why, size
       buf = bigger;
     }
     n += got = fread(buf + n, 1, cap - n, f);
-    if (n > HOST_MAX_DECLARATION_BYTES) {
+    if (n > HOSTDECL_MAX_BYTES) {
       err = -EFBIG;
-      snprintf(why, why_len, "%s: larger than %d bytes", path, HOST_MAX_DECLARATION_BYTES);
+      snprintf(why, why_len, "%s: larger than %d bytes", path, HOSTDECL_MAX_BYTES);
     }
   } while (err == 0 && got > 0);
   if (err == 0 && ferror(f)) {

@@ -12,21 +12,9 @@
 
 #include <msgpack.h>
 
+#include "hostdecl.h"
 #include "signature.h"
 
-/*
- * Caps on a declaration (doc/backends.md). A client chooses its size and it is parsed,
- * checked and looked up on the daemon's loop thread, so every part of it is bounded.
- */
-#define HOST_MAX_FUNCTIONS 1024
-#define HOST_MAX_TRUSTED 1024 /* trusted backends */
-#define HOST_MAX_RESERVED 1024 /* reserved names */
-/* Per trusted backend, each of: aliases, distributions, entrypoints, object_refs, module_prefixes. */
-#define HOST_MAX_TRUST_LIST 256
-/* Trusted names, their aliases and reserved names together: an unknown backend name is compared with each. */
-#define HOST_MAX_BACKEND_NAMES 4096
-/* The declaration encoded as MessagePack (host.declare), and a declaration file's JSON text. */
-#define HOST_MAX_DECLARATION_BYTES (4 * 1024 * 1024)
 
 struct host_function {
   char *name;

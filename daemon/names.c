@@ -22,26 +22,6 @@ char *names_normalize_dist(const char *name) {
   return out;
 }
 
-static bool is_ascii_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
-
-const char *names_check_backend(const char *name) {
-  size_t len = strlen(name);
-  if (len == 0)
-    return "a backend name must not be empty";
-  if (len > BACKEND_NAME_MAX)
-    return "a backend name must be at most 128 characters";
-  if (!is_ascii_alnum(name[0]))
-    return "a backend name must start with an ASCII letter or digit";
-  for (size_t i = 0; i < len; i++)
-    if (!is_ascii_alnum(name[i]) && !is_sep(name[i]))
-      return "a backend name may only hold ASCII letters, digits, '.', '_' and '-'";
-  if (name[len - 1] == '.' || name[len - 1] == '-')
-    return "a backend name must not end with '.' or '-'";
-  if (strcmp(name, "cpu") == 0)
-    return "'cpu' is reserved for the host's own implementation";
-  return NULL;
-}
-
 const char *names_check_variant(const char *name) {
   if (*name == '\0')
     return "must not be empty";

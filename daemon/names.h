@@ -1,20 +1,15 @@
-/* Naming rules: distribution names (PEP 503), backend names, variant names, object references. */
+/* Naming rules: distribution names (PEP 503), variant names, object references (backend names: proto/hostdecl.h). */
 #ifndef BACKENDD_NAMES_H
 #define BACKENDD_NAMES_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#define BACKEND_NAME_MAX 128
-
 /*
  * PEP 503 normalisation: lower case, every run of '-', '_', '.' becomes one '-'.
  * "My_Backend" and "my.backend" both give "my-backend". Returns a new string or NULL.
  */
 char *names_normalize_dist(const char *name);
-
-/* Backend names and aliases (spec/backends.md). NULL when valid, else the rule broken. */
-const char *names_check_backend(const char *name);
 
 /* Variant namespaces and feature names: [a-z0-9_]+. NULL when valid, else the rule broken. */
 const char *names_check_variant(const char *name);

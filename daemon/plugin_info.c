@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backend/plugin.h"
+#include "hostdecl.h"
 #include "json.h"
 #include "message.h"
 #include "names.h"
@@ -79,7 +80,7 @@ static const msgpack_object_array *get_array(struct parse *p, const msgpack_obje
 }
 
 static void check_backend_name(struct parse *p, const char *what, const char *name) {
-  const char *bad = names_check_backend(name);
+  const char *bad = hostdecl_check_declared_name(name);
   if (bad != NULL)
     fail(p, -EINVAL, "%s '%s': %s", what, name, bad);
 }

@@ -51,7 +51,7 @@ struct plugin_info {
 
 /*
  * Reads a scanner's descriptor map into *info and checks it: names and aliases
- * (names_check_backend, 'cpu' included), aliases a list, namespaces (names_check_variant),
+ * (hostdecl_check_declared_name, 'cpu' included), aliases a list, namespaces (names_check_variant),
  * required functions present, parameters well formed (kinds, JSON defaults, no duplicates),
  * lazy libraries inside the adapter's directory. Returns 0, -EINVAL with the rule broken in
  * why, or -ENOMEM. *info is left empty on error.

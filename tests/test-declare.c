@@ -146,23 +146,23 @@ static void accepted_unref(json_t *j, const char *what) { host_unref(accepted(j,
 Test(declare, each_cap_is_refused_naming_it) {
   json_t *t;
   char *doc;
-  accepted_unref(decl(json_pack("{s:o}", "trusted", trusted(1, HOST_MAX_TRUST_LIST))), "256 aliases");
-  refused(decl(json_pack("{s:o}", "trusted", trusted(1, HOST_MAX_TRUST_LIST + 1))), "257 aliases",
+  accepted_unref(decl(json_pack("{s:o}", "trusted", trusted(1, HOSTDECL_MAX_TRUST_LIST))), "256 aliases");
+  refused(decl(json_pack("{s:o}", "trusted", trusted(1, HOSTDECL_MAX_TRUST_LIST + 1))), "257 aliases",
           "trusted backend 't0': aliases: more than 256 entries");
   /* the other lists of a trust entry, the same */
   static const char *const lists[] = {"distributions", "entrypoints", "object_refs", "module_prefixes"};
   for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++) {
     char words[128];
-    t = json_pack("{s:{s:s, s:o}}", "t0", "package", "p", lists[i], name_list("x", HOST_MAX_TRUST_LIST + 1));
+    t = json_pack("{s:{s:s, s:o}}", "t0", "package", "p", lists[i], name_list("x", HOSTDECL_MAX_TRUST_LIST + 1));
     snprintf(words, sizeof words, "trusted backend 't0': %s: more than 256 entries", lists[i]);
     refused(decl(json_pack("{s:o}", "trusted", t)), lists[i], words);
   }
-  accepted_unref(decl(json_pack("{s:o, s:o}", "trusted", trusted(HOST_MAX_TRUSTED, 0), "reserved",
-                                reserved(HOST_MAX_RESERVED))),
+  accepted_unref(decl(json_pack("{s:o, s:o}", "trusted", trusted(HOSTDECL_MAX_TRUSTED, 0), "reserved",
+                                reserved(HOSTDECL_MAX_RESERVED))),
                  "1024 trusted and 1024 reserved");
-  refused(decl(json_pack("{s:o}", "trusted", trusted(HOST_MAX_TRUSTED + 1, 0))), "1025 trusted",
+  refused(decl(json_pack("{s:o}", "trusted", trusted(HOSTDECL_MAX_TRUSTED + 1, 0))), "1025 trusted",
           "more than 1024 trusted backends");
-  refused(decl(json_pack("{s:o}", "reserved", reserved(HOST_MAX_RESERVED + 1))), "1025 reserved",
+  refused(decl(json_pack("{s:o}", "reserved", reserved(HOSTDECL_MAX_RESERVED + 1))), "1025 reserved",
           "more than 1024 reserved names");
   /* 15 * (1 + 256) + 241 = 4096 names in all; one more is too many */
   accepted_unref(decl(json_pack("{s:o, s:o}", "trusted", trusted(15, 256), "reserved", reserved(241))), "4096 names");
@@ -255,24 +255,24 @@ Test(declare, a_reserved_name_twice) {
 
 /* The client library refuses the same (client/host-check.c), before any daemon is asked. */
 Test(declare, the_client_refuses_the_same_caps) {
-  static char names[HOST_MAX_RESERVED + 1][16];
-  static const char *aliases[HOST_MAX_TRUST_LIST + 2];
-  static struct backend_reserved res[HOST_MAX_RESERVED + 2];
+  static char names[HOSTDECL_MAX_RESERVED + 1][16];
+  static const char *aliases[HOSTDECL_MAX_TRUST_LIST + 2];
+  static struct backend_reserved res[HOSTDECL_MAX_RESERVED + 2];
   struct backend_trusted tr[2] = {{.name = "t0", .package = "p", .aliases = aliases}, {.name = NULL}};
   struct backend_host_function fns[1] = {{.name = NULL}};
   struct backend_host_decl d = {.name = "h", .functions = fns, .trusted = tr};
   backend_host *h = NULL;
   int err;
-  for (int i = 0; i <= HOST_MAX_RESERVED; i++) {
+  for (int i = 0; i <= HOSTDECL_MAX_RESERVED; i++) {
     snprintf(names[i], sizeof names[i], "n%d", i);
     res[i] = (struct backend_reserved){names[i], "mine"};
-    if (i <= HOST_MAX_TRUST_LIST)
+    if (i <= HOSTDECL_MAX_TRUST_LIST)
       aliases[i] = names[i];
   }
   err = backend_host_new(&d, "/nonexistent/backendd.sock", &h, why, sizeof why);
   cr_expect_eq(err, BACKEND_EINVAL, "257 aliases: %d %s", err, why);
   cr_expect(strstr(why, "trusted backend 't0': aliases: more than 256 entries") != NULL, "%s", why);
-  aliases[HOST_MAX_TRUST_LIST] = NULL;
+  aliases[HOSTDECL_MAX_TRUST_LIST] = NULL;
   err = backend_host_new(&d, "/nonexistent/backendd.sock", &h, why, sizeof why);
   cr_expect_eq(err, 0, "256 aliases: %s", why);
   backend_host_free(h);

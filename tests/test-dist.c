@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "dist.h"
+#include "hostdecl.h"
 #include "names.h"
 #include "plugin-tree.h"
 #include "security.h"
@@ -43,22 +44,22 @@ Test(names, dist_names_are_normalized_as_pep_503_says) {
 }
 
 static void expect_backend_error(const char *name, const char *want) {
-  const char *got = names_check_backend(name);
+  const char *got = hostdecl_check_declared_name(name);
   cr_assert_not_null(got, "\"%s\" was accepted", name);
   cr_expect_str_eq(got, want, "check_backend(\"%s\")", name);
 }
 
 Test(names, backend_names_follow_every_rule) {
-  char name[BACKEND_NAME_MAX + 2];
+  char name[HOSTDECL_BACKEND_NAME_MAX + 2];
   const char *ok[] = {"my_backend", "fixture-fast", "a", "9", "v1.2", "Cuda12", "cpu2", "gpu"};
   for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
-    cr_expect_null(names_check_backend(ok[i]), "\"%s\" was refused", ok[i]);
+    cr_expect_null(hostdecl_check_declared_name(ok[i]), "\"%s\" was refused", ok[i]);
 
   memset(name, 'a', sizeof name);
-  name[BACKEND_NAME_MAX] = '\0';
-  cr_expect_null(names_check_backend(name), "128 characters must be allowed");
-  name[BACKEND_NAME_MAX] = 'a';
-  name[BACKEND_NAME_MAX + 1] = '\0';
+  name[HOSTDECL_BACKEND_NAME_MAX] = '\0';
+  cr_expect_null(hostdecl_check_declared_name(name), "128 characters must be allowed");
+  name[HOSTDECL_BACKEND_NAME_MAX] = 'a';
+  name[HOSTDECL_BACKEND_NAME_MAX + 1] = '\0';
   expect_backend_error(name, "a backend name must be at most 128 characters");
 
   expect_backend_error("", "a backend name must not be empty");
