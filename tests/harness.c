@@ -75,6 +75,19 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
   return 0;
 }
 
+/* Replies kept for the teardown (harness_keep). */
+#define MAX_KEPT 1024
+static backend_reply *kept[MAX_KEPT];
+static size_t n_kept;
+
+backend_reply *harness_keep(backend_reply *r) {
+  cr_assert_lt(n_kept, MAX_KEPT, "more than %d replies kept", MAX_KEPT);
+  kept[n_kept++] = r;
+  return r;
+}
+
+void harness_pack_cstr(msgpack_packer *pk, const char *s) { msgpack_pack_str_with_body(pk, s, strlen(s)); }
+
 void harness_cleanup(void) {
   while (n_conns > 0) {
     if (conn_is_raw[n_conns - 1])
@@ -100,6 +113,8 @@ void harness_cleanup(void) {
     free(tmpdirs[i]);
   }
   n_tmpdirs = 0;
+  while (n_kept > 0)
+    backend_reply_free(kept[--n_kept]);
 }
 
 const char *harness_bin(const char *env_name) {

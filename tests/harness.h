@@ -5,7 +5,7 @@
  * Everything a test starts or creates is registered here and torn down by harness_cleanup()
  * (use it as the suite's .fini, so it also runs after a failed assertion): connections are
  * closed, daemons still running are killed (their log is printed first: the test did not get
- * to stop them), temporary directories removed. Daemons and child programs also get
+ * to stop them), temporary directories removed, replies kept with harness_keep() freed. Daemons and child programs also get
  * SIGKILL if the test process dies (PR_SET_PDEATHSIG), so a timed-out test leaves nothing
  * running.
  *
@@ -124,6 +124,12 @@ bool harness_info_wait(const struct hdaemon *d, const char *key, uint64_t want, 
 const msgpack_object *harness_get(const msgpack_object *o, const char *key);
 /* Does o equal the string s? */
 bool harness_str_eq(const msgpack_object *o, const char *s);
+
+/* Keeps r (may be NULL) until harness_cleanup() frees it, so a failed assertion leaks nothing. */
+backend_reply *harness_keep(backend_reply *r);
+
+/* Packs a C string as a MessagePack str. */
+void harness_pack_cstr(msgpack_packer *pk, const char *s);
 
 /* Packs the named parameters {name: v} into sb, which this initialises (destroy it after). */
 void harness_params_u64(msgpack_sbuffer *sb, const char *name, uint64_t v);

@@ -63,8 +63,6 @@ static struct hdaemon *start_daemon(const char *level) {
                        "--log-level", level, (const char *)NULL);
 }
 
-static void pack_cstr(msgpack_packer *pk, const char *s) { msgpack_pack_str_with_body(pk, s, strlen(s)); }
-
 /* backend.call {host, function: compute_score, backend, args: [[1]]}; the reply (free it). */
 static backend_reply *call(backend_client *c, const char *host, const char *backend) {
   msgpack_sbuffer sb;
@@ -74,13 +72,13 @@ static backend_reply *call(backend_client *c, const char *host, const char *back
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   msgpack_pack_map(&pk, 4);
-  pack_cstr(&pk, "host");
-  pack_cstr(&pk, host);
-  pack_cstr(&pk, "function");
-  pack_cstr(&pk, "compute_score");
-  pack_cstr(&pk, "backend");
-  pack_cstr(&pk, backend);
-  pack_cstr(&pk, "args");
+  harness_pack_cstr(&pk, "host");
+  harness_pack_cstr(&pk, host);
+  harness_pack_cstr(&pk, "function");
+  harness_pack_cstr(&pk, "compute_score");
+  harness_pack_cstr(&pk, "backend");
+  harness_pack_cstr(&pk, backend);
+  harness_pack_cstr(&pk, "args");
   msgpack_pack_array(&pk, 1);
   msgpack_pack_array(&pk, 1);
   msgpack_pack_uint32(&pk, 1);
@@ -179,11 +177,11 @@ static void expect_hold(backend_client *c, const char *group, const char *name, 
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   msgpack_pack_map(&pk, 3);
-  pack_cstr(&pk, "group");
-  pack_cstr(&pk, group);
-  pack_cstr(&pk, "name");
-  pack_cstr(&pk, name);
-  pack_cstr(&pk, "ms");
+  harness_pack_cstr(&pk, "group");
+  harness_pack_cstr(&pk, group);
+  harness_pack_cstr(&pk, "name");
+  harness_pack_cstr(&pk, name);
+  harness_pack_cstr(&pk, "ms");
   msgpack_pack_uint32(&pk, 0);
   err = backend_client_call(c, "test.plugin_hold", sb.data, sb.size, HARNESS_TIMEOUT_MS, &r);
   msgpack_sbuffer_destroy(&sb);
@@ -255,8 +253,8 @@ static void list_backends(backend_client *c, const char *host) {
   msgpack_sbuffer_init(&sb);
   msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
   msgpack_pack_map(&pk, 1);
-  pack_cstr(&pk, "host");
-  pack_cstr(&pk, host);
+  harness_pack_cstr(&pk, "host");
+  harness_pack_cstr(&pk, host);
   cr_assert_eq(backend_client_call(c, "backend.list", sb.data, sb.size, HARNESS_TIMEOUT_MS, &r), 0);
   msgpack_sbuffer_destroy(&sb);
   refused = harness_get(&r->result, "refused");

@@ -32,16 +32,8 @@
 static char why[1024];
 static char *tree;
 
-/* Every reply a test got, freed by the teardown (so a failed assertion leaks nothing). */
-#define MAX_REPLIES 64
-static backend_reply *replies[MAX_REPLIES];
-static size_t n_replies;
-
 static void teardown(void) {
   harness_cleanup();
-  for (size_t i = 0; i < n_replies; i++)
-    backend_reply_free(replies[i]);
-  n_replies = 0;
   if (tree != NULL)
     plugin_tree_free(tree);
   free(tree);
@@ -390,12 +382,6 @@ Test(declare, the_most_arguments_reach_a_kwargs_backend) {
 
 /* ---- against a daemon ---- */
 
-static backend_reply *keep(backend_reply *r) {
-  cr_assert_lt(n_replies, MAX_REPLIES);
-  replies[n_replies++] = r;
-  return r;
-}
-
 /* method with params (taken); the reply, result or error. */
 static backend_reply *rpc(backend_client *c, const char *method, json_t *params) {
   msgpack_sbuffer sb;
@@ -409,7 +395,7 @@ static backend_reply *rpc(backend_client *c, const char *method, json_t *params)
   err = backend_client_call(c, method, sb.data, sb.size, HARNESS_TIMEOUT_MS, &r);
   msgpack_sbuffer_destroy(&sb);
   cr_assert(err == 0 || err == BACKEND_EREMOTE, "%s: %s", method, backend_strerror(err));
-  return keep(r);
+  return harness_keep(r);
 }
 
 static const msgpack_object *ok(backend_client *c, const char *method, json_t *params) {

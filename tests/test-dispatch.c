@@ -24,16 +24,8 @@
 
 static char *tree, *tree2;
 
-/* Every reply a test got, freed by the teardown (so a failed assertion leaks nothing). */
-#define MAX_REPLIES 1024
-static backend_reply *replies[MAX_REPLIES];
-static size_t n_replies;
-
 static void teardown(void) {
   harness_cleanup();
-  for (size_t i = 0; i < n_replies; i++)
-    backend_reply_free(replies[i]);
-  n_replies = 0;
   if (tree != NULL)
     plugin_tree_free(tree);
   if (tree2 != NULL)
@@ -44,12 +36,6 @@ static void teardown(void) {
 }
 
 TestSuite(dispatch, .fini = teardown, .timeout = 120);
-
-static backend_reply *keep(backend_reply *r) {
-  cr_assert_lt(n_replies, MAX_REPLIES);
-  replies[n_replies++] = r;
-  return r;
-}
 
 /* ---- a small JSON-like notation for parameters ---- */
 
@@ -212,7 +198,7 @@ static backend_reply *rpcv(backend_client *c, const char *method, const char *fm
   err = backend_client_call(c, method, sb.data, sb.size, HARNESS_TIMEOUT_MS, &r);
   msgpack_sbuffer_destroy(&sb);
   cr_assert(err == 0 || err == BACKEND_EREMOTE, "%s %s: %s", method, text, backend_strerror(err));
-  return keep(r);
+  return harness_keep(r);
 }
 
 static backend_reply *rpc(backend_client *c, const char *method, const char *fmt, ...)
@@ -1116,7 +1102,7 @@ Test(dispatch, adapters_not_thread_safe_run_one_call_at_a_time) {
     backend_reply *r = NULL;
     int err = backend_client_recv(c[i], 4 * HARNESS_TIMEOUT_MS, &r);
     cr_assert_eq(err, 0, "%s %s", backend_strerror(err), r != NULL && r->error_message ? r->error_message : "");
-    keep(r);
+    harness_keep(r);
     cr_expect(is_uint(harness_get(&r->result, "result"), 1), "calls ran at once: %s", show(&r->result));
   }
   elapsed = harness_now_ms() - t0;
@@ -1369,7 +1355,7 @@ Test(dispatch, ndarray_round_trip) {
   err = backend_client_call(c, "backend.call", sb.data, sb.size, HARNESS_TIMEOUT_MS, &r);
   msgpack_sbuffer_destroy(&sb);
   cr_assert_eq(err, 0, "%s: %s", backend_strerror(err), r != NULL && r->error_message ? r->error_message : "");
-  keep(r);
+  harness_keep(r);
   res = harness_get(&r->result, "result");
   cr_assert_not_null(res);
   cr_assert_eq(backend_ndarray_parse(res, &a), 0, "the result is not an ndarray: type %d", res->type);
@@ -1547,7 +1533,7 @@ Test(dispatch, not_thread_safe_code_is_serialised_across_a_reload) {
   cr_expect(is_uint(harness_get(r, "result"), 1), "the new plugin's call ran during the old one's: %s", show(r));
   err = backend_client_recv(a, HARNESS_TIMEOUT_MS, &ra);
   cr_assert_eq(err, 0, "%s", backend_strerror(err));
-  keep(ra);
+  harness_keep(ra);
   cr_expect(is_uint(harness_get(&ra->result, "result"), 1), "%s", show(&ra->result));
   harness_client_close(a);
   harness_client_close(b);
@@ -1575,7 +1561,7 @@ static backend_reply *recv_one(backend_client *c) {
   backend_reply *r = NULL;
   int err = backend_client_recv(c, 4 * HARNESS_TIMEOUT_MS, &r);
   cr_assert(err == 0 || err == BACKEND_EREMOTE, "%s", backend_strerror(err));
-  return keep(r);
+  return harness_keep(r);
 }
 
 #define SLOW_CALL "{'host': 'fixture_host', 'function': 'compute_score', 'backend': 'fxw', 'args': [[1]]}"
@@ -1703,15 +1689,14 @@ Test(dispatch, calls_waiting_for_a_load_fail_with_it_or_are_cancelled) {
 #endif
 
 #ifndef UNDER_ASAN
-static void pack_cstr(msgpack_packer *pk, const char *s) { msgpack_pack_str_with_body(pk, s, strlen(s)); }
 
 /* {name, kind} of a parameter, with room for more members (n in all). */
 static void pack_param_head(msgpack_packer *pk, uint32_t n, const char *name, const char *kind) {
   msgpack_pack_map(pk, n);
-  pack_cstr(pk, "name");
-  pack_cstr(pk, name);
-  pack_cstr(pk, "kind");
-  pack_cstr(pk, kind);
+  harness_pack_cstr(pk, "name");
+  harness_pack_cstr(pk, name);
+  harness_pack_cstr(pk, "kind");
+  harness_pack_cstr(pk, kind);
 }
 
 /*
@@ -1726,32 +1711,32 @@ static void pack_big_declaration(msgpack_sbuffer *sb, size_t len) {
   msgpack_sbuffer_init(sb);
   msgpack_packer_init(&pk, sb, msgpack_sbuffer_write);
   msgpack_pack_map(&pk, 3);
-  pack_cstr(&pk, "name");
-  pack_cstr(&pk, "fixture_host");
-  pack_cstr(&pk, "trusted");
+  harness_pack_cstr(&pk, "name");
+  harness_pack_cstr(&pk, "fixture_host");
+  harness_pack_cstr(&pk, "trusted");
   msgpack_pack_map(&pk, 1);
-  pack_cstr(&pk, "fixture_shape");
+  harness_pack_cstr(&pk, "fixture_shape");
   msgpack_pack_map(&pk, 1);
-  pack_cstr(&pk, "package");
-  pack_cstr(&pk, "shape-adapter");
-  pack_cstr(&pk, "functions");
+  harness_pack_cstr(&pk, "package");
+  harness_pack_cstr(&pk, "shape-adapter");
+  harness_pack_cstr(&pk, "functions");
   msgpack_pack_array(&pk, 2);
   msgpack_pack_map(&pk, 2);
-  pack_cstr(&pk, "name");
-  pack_cstr(&pk, "squeeze");
-  pack_cstr(&pk, "params");
+  harness_pack_cstr(&pk, "name");
+  harness_pack_cstr(&pk, "squeeze");
+  harness_pack_cstr(&pk, "params");
   msgpack_pack_array(&pk, 1);
   pack_param_head(&pk, 2, "bytes", "positional");
   msgpack_pack_map(&pk, 3);
-  pack_cstr(&pk, "name");
-  pack_cstr(&pk, "compute_score");
-  pack_cstr(&pk, "doc");
-  pack_cstr(&pk, "Big.\n");
-  pack_cstr(&pk, "params");
+  harness_pack_cstr(&pk, "name");
+  harness_pack_cstr(&pk, "compute_score");
+  harness_pack_cstr(&pk, "doc");
+  harness_pack_cstr(&pk, "Big.\n");
+  harness_pack_cstr(&pk, "params");
   msgpack_pack_array(&pk, 2);
   pack_param_head(&pk, 2, "data", "positional");
   pack_param_head(&pk, 3, "x", "keyword_only");
-  pack_cstr(&pk, "default");
+  harness_pack_cstr(&pk, "default");
   msgpack_pack_str_with_body(&pk, big, len);
   free(big);
 }
@@ -1784,7 +1769,7 @@ static struct hdaemon *start_with_malloc_shim(const char *name, size_t default_l
   err = backend_client_call(*c, "host.declare", sb.data, sb.size, HARNESS_TIMEOUT_MS, &e);
   msgpack_sbuffer_destroy(&sb);
   cr_assert_eq(err, 0, "%s: %s", backend_strerror(err), e != NULL && e->error_message ? e->error_message : "");
-  keep(e);
+  harness_keep(e);
   return d;
 }
 #endif
