@@ -453,6 +453,7 @@ static void call_done(void *ctx, int status) {
   struct answer a = {job->backend, job->trusted, NULL, NULL, &job->route, &job->call, job->ns};
   const char *bad;
   char why[256], *first;
+  bool told;
   if (status == UV_ECANCELED) {
     fail_cancelled(job);
     return;
@@ -463,8 +464,10 @@ static void call_done(void *ctx, int status) {
     job_free(job);
     return;
   }
-  /* The result is checked as if the first-use warning went with it, whether or not it will. */
-  a.first = first = job->host != NULL ? untrusted_text(job->host, job->backend, job->plugin) : NULL;
+  /* Unless the client was told already, the result is checked as if the first-use warning went
+   * with it, whether or not it will (a failed call does not use it up). */
+  told = job->host == NULL || req->conn == NULL || hosts_told(req->daemon, req->conn, job->host, job->backend);
+  a.first = first = told ? NULL : untrusted_text(job->host, job->backend, job->plugin);
   if (job->rc == BACKEND_CALL_NOT_IMPLEMENTED) {
     /* The host runs with the caller's own arguments: what routing dropped is not dropped there. */
     a.route = NULL;
@@ -477,7 +480,7 @@ static void call_done(void *ctx, int status) {
     return;
   }
   /* Only an answer that is sent uses up the warning. */
-  if (first != NULL && (req->conn == NULL || !hosts_first_use(req->daemon, req->conn, job->host, job->backend)))
+  if (first != NULL && !hosts_first_use(req->daemon, req->conn, job->host, job->backend))
     a.first = NULL;
   reply(req, &a, job->rc == BACKEND_CALL_NOT_IMPLEMENTED ? NULL : &job->call.result);
   free(first);

@@ -248,17 +248,27 @@ const struct backend_table *hosts_backends(struct daemon *d, struct host *h) {
   return t;
 }
 
+static bool told(const struct host_session *s, const struct host *h, const char *backend) {
+  size_t hl = strlen(h->name);
+  for (size_t i = 0; s != NULL && i < s->n_warned; i++) {
+    const char *k = s->warned[i];
+    if (strncmp(k, h->name, hl) == 0 && k[hl] == '\n' && strcmp(k + hl + 1, backend) == 0)
+      return true;
+  }
+  return false;
+}
+
+bool hosts_told(struct daemon *d, struct conn *c, const struct host *h, const char *backend) {
+  return told(session_of(d, c, false), h, backend);
+}
+
 bool hosts_first_use(struct daemon *d, struct conn *c, const struct host *h, const char *backend) {
   struct host_session *s = session_of(d, c, true);
   char *key, **grown;
   if (s == NULL)
     return true; /* out of memory: warning again is the safe side */
-  for (size_t i = 0; i < s->n_warned; i++) {
-    const char *k = s->warned[i];
-    size_t hl = strlen(h->name);
-    if (strncmp(k, h->name, hl) == 0 && k[hl] == '\n' && strcmp(k + hl + 1, backend) == 0)
-      return false;
-  }
+  if (told(s, h, backend))
+    return false;
   if (asprintf(&key, "%s\n%s", h->name, backend) < 0)
     return true;
   if ((grown = realloc(s->warned, (s->n_warned + 1) * sizeof *grown)) == NULL) {

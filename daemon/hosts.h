@@ -48,6 +48,8 @@ const struct backend_table *hosts_backends(struct daemon *d, struct host *h);
 
 /* True the first time c calls the backend `backend` of host h: the untrusted warning goes with it. */
 bool hosts_first_use(struct daemon *d, struct conn *c, const struct host *h, const char *backend);
+/* Whether c was told already (hosts_first_use was true once); changes nothing. */
+bool hosts_told(struct daemon *d, struct conn *c, const struct host *h, const char *backend);
 
 /* The connection is closing: drop its declarations and what it was told (conn.c). */
 void hosts_conn_closed(struct daemon *d, struct conn *c);
