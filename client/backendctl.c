@@ -86,7 +86,8 @@ static void usage(FILE *out) {
           "                     $XDG_RUNTIME_DIR/backendd/backendd.sock when it exists and\n"
           "                     not root, else /run/backendd/backendd.sock)\n"
           "  -j, --json         print the result as JSON\n"
-          "  -t, --timeout MS   how long to wait for the answer (default %d; 0: forever)\n"
+          "  -t, --timeout MS   how long to wait for the daemon, connecting and answering\n"
+          "                     (default %d; 0: forever)\n"
           "  -h, --help         show this help\n"
           "  -V, --version      show the version\n"
           "\n"
@@ -189,7 +190,7 @@ static int run(const struct command *cmd, const struct options *o, const msgpack
   backend_client *c;
   backend_reply *r;
   struct timespec t0;
-  int err;
+  int err, left_ms;
 
   if (!socket) {
     err = backend_default_socket(path, sizeof path);
@@ -199,15 +200,24 @@ static int run(const struct command *cmd, const struct options *o, const msgpack
     }
     socket = path;
   }
-  err = backend_client_connect(socket, &c);
+  /* One timeout for connecting and answering. */
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  err = backend_client_connect_timeout(socket, o->timeout_ms, &c);
+  if (err == -ETIMEDOUT) {
+    fprintf(stderr, PROG ": cannot connect to %s: no room within %d ms (is backendd hung?)\n", socket, o->timeout_ms);
+    return EXIT_UNREACHABLE;
+  }
   if (err) {
     fprintf(stderr, PROG ": cannot connect to %s: %s%s\n", socket, backend_strerror(err),
             err == -ENOENT || err == -ECONNREFUSED ? " (is backendd running?)" : "");
     return EXIT_UNREACHABLE;
   }
+  left_ms = o->timeout_ms;
+  if (left_ms >= 0 && (left_ms -= (int)ms_since(&t0)) < 0)
+    left_ms = 0;
 
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  err = backend_client_call(c, cmd->method, params->data, params->size, o->timeout_ms, &r);
+  err = backend_client_call(c, cmd->method, params->data, params->size, left_ms, &r);
   call.elapsed_ms = ms_since(&t0);
   backend_client_free(c);
 

@@ -392,7 +392,17 @@ int client_call_parts(backend_client *c, const char *method, const struct client
 
 /* ---- public API ---- */
 
-static int connect_to(const char *path, int *out) {
+/* SO_SNDTIMEO: timeout_ms (-1: none). Zero means "no limit" to the kernel, so 0 ms is 1 us. */
+static int set_send_timeout(int fd, int timeout_ms) {
+  struct timeval tv = {0, 0};
+  if (timeout_ms >= 0) {
+    tv.tv_sec = timeout_ms / 1000;
+    tv.tv_usec = timeout_ms > 0 ? (timeout_ms % 1000) * 1000 : 1;
+  }
+  return setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 ? 0 : -errno;
+}
+
+static int connect_to(const char *path, int timeout_ms, int *out) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   size_t len = strlen(path);
   int fd, err;
@@ -403,17 +413,25 @@ static int connect_to(const char *path, int *out) {
     return -ENAMETOOLONG;
   memcpy(addr.sun_path, path, len + 1);
 
-  /* Blocking connect: a daemon with a full accept backlog makes us wait, not fail. */
+  /* Blocking connect: a daemon with a full accept backlog makes us wait, not fail; for at
+   * most timeout_ms, which a Unix socket's connect takes from SO_SNDTIMEO. */
   fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  do
-    err = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 ? 0 : errno;
-  while (err == EINTR);
-  if (err == EISCONN)
-    err = 0; /* an interrupted connect completed meanwhile */
-  /* The socket stays blocking (so does connect); reads and writes say MSG_DONTWAIT, and
-   * waiting is poll()'s (see pump()). */
+  err = timeout_ms >= 0 ? -set_send_timeout(fd, timeout_ms) : 0;
+  if (!err) {
+    do
+      err = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 ? 0 : errno;
+    while (err == EINTR);
+    if (err == EISCONN)
+      err = 0; /* an interrupted connect completed meanwhile */
+    if (err == EAGAIN && timeout_ms >= 0)
+      err = ETIMEDOUT; /* the backlog stayed full for the whole timeout */
+  }
+  if (!err && timeout_ms >= 0)
+    err = -set_send_timeout(fd, -1);
+  /* The socket stays blocking; reads and writes say MSG_DONTWAIT, and waiting is poll()'s
+   * (see pump()). */
   if (err) {
     close(fd);
     return -err;
@@ -422,7 +440,7 @@ static int connect_to(const char *path, int *out) {
   return 0;
 }
 
-BACKEND_EXPORT int backend_client_connect(const char *socket_path, backend_client **out) {
+BACKEND_EXPORT int backend_client_connect_timeout(const char *socket_path, int timeout_ms, backend_client **out) {
   char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
   backend_client *c;
   size_t len;
@@ -441,7 +459,7 @@ BACKEND_EXPORT int backend_client_connect(const char *socket_path, backend_clien
   c = calloc(1, sizeof *c + len + 1);
   if (!c)
     return -ENOMEM;
-  err = connect_to(socket_path, &fd);
+  err = connect_to(socket_path, timeout_ms, &fd);
   if (err) {
     free(c);
     return err;
@@ -454,6 +472,10 @@ BACKEND_EXPORT int backend_client_connect(const char *socket_path, backend_clien
   msgid_table_init(&c->ids);
   *out = c;
   return 0;
+}
+
+BACKEND_EXPORT int backend_client_connect(const char *socket_path, backend_client **out) {
+  return backend_client_connect_timeout(socket_path, -1, out);
 }
 
 BACKEND_EXPORT void backend_client_free(backend_client *c) {

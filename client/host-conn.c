@@ -24,8 +24,8 @@ static bool is_protocol_error(const char *code) {
   return code && strncmp(code, "Protocol.", 9) == 0;
 }
 
-/* Connects and declares as needed. A refused declaration: BACKEND_EREMOTE with its answer in *out. */
-static int ready(backend_host *h, int timeout_ms, backend_reply **out) {
+/* Connects and declares as needed, by the deadline. A refused declaration: BACKEND_EREMOTE with its answer in *out. */
+static int ready(backend_host *h, int64_t deadline, backend_reply **out) {
   backend_reply *r;
   int err;
 
@@ -33,13 +33,13 @@ static int ready(backend_host *h, int timeout_ms, backend_reply **out) {
    * rather than failing the call that finds out. */
   if (h->client && client_peer_closed(h->client))
     drop(h);
-  if (!h->client && (err = backend_client_connect(h->socket_path, &h->client)) != 0) {
+  if (!h->client && (err = backend_client_connect_timeout(h->socket_path, client_remaining_ms(deadline), &h->client)) != 0) {
     h->client = NULL;
     return err;
   }
   if (h->declared)
     return 0;
-  err = backend_client_call(h->client, "host.declare", h->decl.data, h->decl.size, timeout_ms, &r);
+  err = backend_client_call(h->client, "host.declare", h->decl.data, h->decl.size, client_remaining_ms(deadline), &r);
   if (err == BACKEND_EREMOTE)
     *out = r;
   else if (err == 0) {
@@ -58,13 +58,12 @@ int host_rpc(backend_host *h, const char *method, const void *params, size_t par
 
 int host_rpc_parts(backend_host *h, const char *method, const struct client_part *parts, size_t n_parts,
                    int timeout_ms, backend_reply **out) {
+  int64_t deadline = client_deadline(timeout_ms); /* one timeout for connecting, declaring and calling */
   int err;
-
-  int64_t deadline = client_deadline(timeout_ms); /* one timeout for declaring and calling */
 
   *out = NULL;
   pthread_mutex_lock(&h->conn_lock);
-  err = ready(h, timeout_ms, out);
+  err = ready(h, deadline, out);
   if (err == 0)
     err = client_call_parts(h->client, method, parts, n_parts, client_remaining_ms(deadline), out);
   if (!usable_after(err) || (err == BACKEND_EREMOTE && *out && is_protocol_error((*out)->error_code)))

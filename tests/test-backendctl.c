@@ -330,6 +330,35 @@ Test(backendctl, timeout) {
   free(path);
 }
 
+/* A hung daemon's backlog fills up: --timeout bounds connecting too. */
+Test(backendctl, timeout_while_connecting) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  char *path;
+  int listener, queued;
+  int64_t start, took;
+  struct hrun r;
+
+  cr_assert_geq(asprintf(&path, "%s/hung.sock", harness_tmpdir()), 0);
+  strcpy(addr.sun_path, path);
+  listener = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  cr_assert_eq(bind(listener, (struct sockaddr *)&addr, sizeof addr), 0);
+  cr_assert_eq(listen(listener, 0), 0); /* never accepted: one queued connection fills it */
+  queued = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  cr_assert_eq(connect(queued, (struct sockaddr *)&addr, sizeof addr), 0, "%s", strerror(errno));
+  start = harness_now_ms();
+  harness_ctl(&r, path, "--timeout", "200", "ping", (const char *)NULL);
+  took = harness_now_ms() - start;
+  cr_assert_eq(r.status, 3, "no room: status %d, expected 3: %s", r.status, r.err);
+  cr_assert_geq(took, 200, "gave up before the timeout");
+  cr_assert_lt(took, 5000, "--timeout 200 took %lld ms", (long long)took);
+  assert_one_line_reason(&r);
+  cr_assert(strstr(r.err, "200 ms") != NULL, "the reason should say how long it waited: %s", r.err);
+  harness_run_free(&r);
+  close(queued);
+  close(listener);
+  free(path);
+}
+
 Test(backendctl, usage_errors) {
   static const char *const cases[][3] = {
     {NULL, NULL, NULL},               /* no command */

@@ -628,15 +628,15 @@ Test(host, result_outlives_host) {
   backend_result_free(r);
 }
 
-/* A listening socket nobody accepts on: any connection attempt would be queued on it. */
-static int listen_at(const char *path) {
+/* A listening socket nobody accepts on: connection attempts are queued on it, up to backlog. */
+static int listen_at(const char *path, int backlog) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0);
 
   cr_assert_geq(fd, 0);
   strcpy(addr.sun_path, path);
   cr_assert_eq(bind(fd, (struct sockaddr *)&addr, sizeof addr), 0);
-  cr_assert_eq(listen(fd, 8), 0);
+  cr_assert_eq(listen(fd, backlog), 0);
   return fd;
 }
 
@@ -647,7 +647,7 @@ Test(host, cpu_never_connects) {
   int fd;
 
   snprintf(path, sizeof path, "%s/d.sock", tmpdir);
-  fd = listen_at(path);
+  fd = listen_at(path, 8);
   h = new_host(path);
   cr_assert_eq(call(h, "compute_score", "[1]", NULL, NULL, &r), 0);
   backend_result_free(r);
@@ -687,7 +687,7 @@ Test(host, no_daemon) {
 
   /* a socket file nobody listens on */
   snprintf(path, sizeof path, "%s/dead.sock", tmpdir);
-  fd = listen_at(path);
+  fd = listen_at(path, 8);
   close(fd);
   h = new_host(path);
   cr_assert_eq(call(h, "compute_score", "[1]", NULL, "exa", &r), -ECONNREFUSED);
@@ -1005,6 +1005,38 @@ static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A daemon whose backlog is full (hung, or swamped): connecting counts against the call's timeout too. */
+Test(host, one_timeout_covers_connecting) {
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  char path[128];
+  backend_host *h;
+  backend_result *r = NULL;
+  msgpack_sbuffer a;
+  uint64_t t0, took;
+  int fd, queued, err;
+
+  snprintf(path, sizeof path, "%s/full.sock", tmpdir);
+  fd = listen_at(path, 0);
+  /* One connection waits in a backlog of 0: the next finds it full. */
+  queued = socket(AF_UNIX, SOCK_STREAM, 0);
+  strcpy(addr.sun_path, path);
+  cr_assert_eq(connect(queued, (struct sockaddr *)&addr, sizeof addr), 0, "%s", strerror(errno));
+  h = new_host(path);
+  pack_json(&a, "[1]");
+  t0 = now_ns();
+  err = backend_host_call(h, "compute_score", a.data, a.size, NULL, 0, "slow", 300, &r);
+  took = (now_ns() - t0) / 1000000;
+  cr_expect_eq(err, -ETIMEDOUT, "connecting to a full backlog: %d (%s)", err, strerror(-err));
+  cr_expect_geq(took, 250, "gave up after %llu ms of a 300 ms timeout", (unsigned long long)took);
+  cr_expect_lt(took, 5000, "a 300 ms timeout took %llu ms", (unsigned long long)took);
+  msgpack_sbuffer_destroy(&a);
+  backend_result_free(r);
+  backend_host_free(h);
+  close(queued);
+  close(fd);
+  unlink(path);
 }
 
 Test(host, cpu_calls_and_settings_do_not_wait_for_a_daemon_round_trip) {

@@ -66,6 +66,13 @@ typedef struct backend_client backend_client;
  */
 int backend_client_connect(const char *socket_path, backend_client **out);
 
+/*
+ * backend_client_connect(), waiting at most timeout_ms (-1: forever) where connect(2) would
+ * wait: for room in the daemon's accept backlog, full when the daemon is hung or swamped.
+ * Fails with -ETIMEDOUT then.
+ */
+int backend_client_connect_timeout(const char *socket_path, int timeout_ms, backend_client **out);
+
 /* Closes the connection and frees the handle. Outstanding calls are abandoned. NULL is a no-op. */
 void backend_client_free(backend_client *c);
 

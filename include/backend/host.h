@@ -153,7 +153,7 @@ void backend_result_free(backend_result *r);
  * Calls host function `function`. args: one packed MessagePack array of positional
  * arguments or NULL/0; kwargs: one packed map of keyword arguments or NULL/0. backend: this
  * call's backend, or NULL for the current one. timeout_ms: how long to wait for the daemon
- * (-1: forever), declaring the host first on a new connection included.
+ * (-1: forever), connecting and declaring the host first on a new connection included.
  *
  * Returns 0 with *out set; BACKEND_ECALL with *out set (error_code/error_message) when the
  * call was refused or failed, wherever that was decided; or another error (-ENOENT: no
