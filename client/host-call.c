@@ -93,6 +93,24 @@ static int copy_error(struct host_result *r, const backend_reply *reply) {
   return err;
 }
 
+/*
+ * The result of an error answer. One decided after the daemon selected the backend names it
+ * as a successful answer would (data {backend, trusted}); before that, the name asked for stands.
+ */
+static int error_result(const backend_reply *reply, const char *asked, struct host_result **out) {
+  const msgpack_object *b = proto_map_get(&reply->error_data, "backend"),
+                       *t = proto_map_get(&reply->error_data, "trusted");
+  char name[HOSTDECL_BACKEND_NAME_MAX + 1];
+
+  if (b && b->type == MSGPACK_OBJECT_STR && b->via.str.size > 0 && b->via.str.size < sizeof name &&
+      !memchr(b->via.str.ptr, '\0', b->via.str.size)) {
+    memcpy(name, b->via.str.ptr, b->via.str.size);
+    name[b->via.str.size] = '\0';
+    asked = name;
+  }
+  return host_result_new(asked, t && t->type == MSGPACK_OBJECT_BOOLEAN && t->via.boolean, out);
+}
+
 static int copy_warnings(struct host_result *r, const msgpack_object *w) {
   const char **list;
 
@@ -195,7 +213,7 @@ static int call_remote(backend_host *h, const struct host_fn *fn, const char *ba
   err = bad ? -ENOMEM : host_rpc_parts(h, "backend.call", parts, n, timeout_ms, &reply);
   msgpack_sbuffer_destroy(&sb);
   if (err == BACKEND_EREMOTE) {
-    if ((err = host_result_new(backend, 0, out)) == 0 && (err = copy_error(*out, reply)) == -ENOMEM) {
+    if ((err = error_result(reply, backend, out)) == 0 && (err = copy_error(*out, reply)) == -ENOMEM) {
       backend_result_free(&(*out)->pub);
       *out = NULL;
     }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -320,15 +321,46 @@ static const char *check_result(const struct dispatch_job *job, const struct ans
 
 /* ---- running calls ---- */
 
+static void failv(struct request *req, const char *backend, bool trusted, const char *code, const char *fmt, va_list ap)
+  __attribute__((format(printf, 5, 0)));
+static void failv(struct request *req, const char *backend, bool trusted, const char *code, const char *fmt, va_list ap) {
+  msgpack_packer *pk = request_fail_beginv(req, code, fmt, ap);
+  msgpack_pack_map(pk, 2);
+  proto_pack_cstr(pk, "backend");
+  proto_pack_cstr(pk, backend);
+  proto_pack_cstr(pk, "trusted");
+  if (trusted)
+    msgpack_pack_true(pk);
+  else
+    msgpack_pack_false(pk);
+  request_reply_end(req);
+}
+
+void dispatch_fail(struct request *req, const char *backend, bool trusted, const char *code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  failv(req, backend, trusted, code, fmt, ap);
+  va_end(ap);
+}
+
+/* Answers the job's request with an error (dispatch_fail); the caller frees the job. */
+static void fail_job(struct dispatch_job *job, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_job(struct dispatch_job *job, const char *code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  failv(job->req, job->backend, job->trusted, code, fmt, ap);
+  va_end(ap);
+}
+
 static void fail_cancelled(struct dispatch_job *job) {
-  request_fail(job->req, PROTO_CODE_INTERNAL, "cancelled: the client went away");
+  fail_job(job, PROTO_CODE_INTERNAL, "cancelled: the client went away");
   job_free(job);
 }
 
 /* serial_pass: the call whose turn it was could not be queued; the loop there offers the serial to the next. */
 static void fail_start(struct dispatch_job *job, int err) {
   job->holds_serial = false;
-  request_fail(job->req, PROTO_CODE_INTERNAL, "cannot queue the call: %s", uv_strerror(err));
+  fail_job(job, PROTO_CODE_INTERNAL, "cannot queue the call: %s", uv_strerror(err));
   job_free(job);
 }
 
@@ -411,10 +443,10 @@ static void wake(struct plugin *p, struct dispatch_job *waiting, int load_err, s
     job->queue_head = job->queue_tail = NULL;
     job->req->cancel = NULL;
     if (load_err < 0 && (p->code == NULL || job->fn == fn)) {
-      request_fail(job->req, PROTO_CODE_BACKEND_LOAD_FAILED, "backend '%s' cannot be loaded: %s", job->backend, why);
+      fail_job(job, PROTO_CODE_BACKEND_LOAD_FAILED, "backend '%s' cannot be loaded: %s", job->backend, why);
       job_free(job); /* a serial it holds passes on */
     } else if ((err = start(job)) < 0) {
-      request_fail(job->req, PROTO_CODE_INTERNAL, "cannot queue the call: %s", uv_strerror(err));
+      fail_job(job, PROTO_CODE_INTERNAL, "cannot queue the call: %s", uv_strerror(err));
       job_free(job);
     }
   }
@@ -435,12 +467,12 @@ static void load_done(void *ctx, int status) {
     fail_cancelled(job);
   } else if (load_err < 0) {
     log_warning("backend %s (%s): %s", job->backend, p->dist_name, why);
-    request_fail(job->req, PROTO_CODE_BACKEND_LOAD_FAILED, "backend '%s' cannot be loaded: %s", job->backend, why);
+    fail_job(job, PROTO_CODE_BACKEND_LOAD_FAILED, "backend '%s' cannot be loaded: %s", job->backend, why);
     job_free(job);
   } else if (!request_connected(job->req)) {
     fail_cancelled(job); /* loaded for the calls to come; this one has nobody to answer */
   } else if ((err = exec_submit(job->req->daemon->exec, job->req, run_call, call_done, job)) < 0) {
-    request_fail(job->req, PROTO_CODE_INTERNAL, "cannot queue the call: %s", uv_strerror(err));
+    fail_job(job, PROTO_CODE_INTERNAL, "cannot queue the call: %s", uv_strerror(err));
     job_free(job);
   }
   wake(p, waiting, load_err, fn, why);
@@ -459,7 +491,7 @@ static void call_done(void *ctx, int status) {
     return;
   }
   if (job->rc < 0 && job->rc != BACKEND_CALL_NOT_IMPLEMENTED) {
-    request_fail(req, PROTO_CODE_BACKEND_CALL_FAILED, "%s.%s failed: %s", job->backend, job->function,
+    fail_job(job, PROTO_CODE_BACKEND_CALL_FAILED, "%s.%s failed: %s", job->backend, job->function,
                  job->call.error != NULL ? job->call.error : "(the backend gave no reason)");
     job_free(job);
     return;
@@ -474,7 +506,7 @@ static void call_done(void *ctx, int status) {
     a.fallback = job->call.not_implemented != NULL ? job->call.not_implemented
                                                    : "not implemented by the backend for these arguments";
   } else if ((bad = check_result(job, &a, why, sizeof why)) != NULL) {
-    request_fail(req, PROTO_CODE_BACKEND_CALL_FAILED, "%s.%s failed: %s", job->backend, job->function, bad);
+    fail_job(job, PROTO_CODE_BACKEND_CALL_FAILED, "%s.%s failed: %s", job->backend, job->function, bad);
     free(first);
     job_free(job);
     return;

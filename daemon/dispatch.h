@@ -36,6 +36,13 @@ char *dispatch_first_use_warning(struct request *req, const struct host *h, cons
                                  const struct plugin *p);
 
 /*
+ * Answers req with an error decided once the backend was selected: data is {backend: its
+ * canonical name, trusted}, as a successful answer says them.
+ */
+void dispatch_fail(struct request *req, const char *backend, bool trusted, const char *code, const char *fmt, ...)
+  __attribute__((format(printf, 5, 6)));
+
+/*
  * Answers req without running a backend function: the host's implementation must run
  * (fallback says why). Warnings are route's plus first_warning.
  */

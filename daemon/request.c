@@ -62,14 +62,16 @@ msgpack_packer *request_fail_begin(struct request *req, const char *code, const 
   return pk;
 }
 
-void request_fail(struct request *req, const char *code, const char *fmt, ...) {
+msgpack_packer *request_fail_beginv(struct request *req, const char *code, const char *fmt, va_list ap) {
   char message[1024];
-  va_list ap;
-  msgpack_packer *pk;
-  va_start(ap, fmt);
   vsnprintf(message, sizeof message, fmt, ap);
+  return request_fail_begin(req, code, message);
+}
+
+void request_fail(struct request *req, const char *code, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  msgpack_pack_nil(request_fail_beginv(req, code, fmt, ap));
   va_end(ap);
-  pk = request_fail_begin(req, code, message);
-  msgpack_pack_nil(pk);
   request_reply_end(req);
 }

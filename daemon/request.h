@@ -8,6 +8,7 @@
 #ifndef BACKENDD_REQUEST_H
 #define BACKENDD_REQUEST_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,10 @@ void request_reply_end(struct request *req);
 
 /* Same, for an error whose "data" member the caller packs (exactly one object). */
 msgpack_packer *request_fail_begin(struct request *req, const char *code, const char *message);
+
+/* request_fail_begin with the message formatted (cut at 1023 bytes). */
+msgpack_packer *request_fail_beginv(struct request *req, const char *code, const char *fmt, va_list ap)
+  __attribute__((format(printf, 3, 0)));
 
 /* Answers with error {code, message, data: nil} and frees the request. */
 void request_fail(struct request *req, const char *code, const char *fmt, ...)

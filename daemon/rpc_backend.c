@@ -195,13 +195,14 @@ static const struct backend *select_backend(struct request *req, struct host *h,
   return NULL;
 }
 
-static void fail_route(struct request *req, int err, const char *why) {
+/* The arguments do not route to the selected backend (canonical name; "cpu" for the host's). */
+static void fail_route(struct request *req, const char *backend, bool trusted, int err, const char *why) {
   if (err == -ENOMEM)
-    request_fail(req, PROTO_CODE_INTERNAL, "out of memory");
+    dispatch_fail(req, backend, trusted, PROTO_CODE_INTERNAL, "out of memory");
   else if (err == -E2BIG)
-    request_fail(req, PROTO_CODE_BACKEND_INVALID_ARGUMENTS, "too many arguments");
+    dispatch_fail(req, backend, trusted, PROTO_CODE_BACKEND_INVALID_ARGUMENTS, "too many arguments");
   else
-    request_fail(req, PROTO_CODE_BACKEND_INVALID_ARGUMENTS, "%s", why);
+    dispatch_fail(req, backend, trusted, PROTO_CODE_BACKEND_INVALID_ARGUMENTS, "%s", why);
 }
 
 /*
@@ -215,7 +216,7 @@ static void call_on_host(struct request *req, struct host *h, const struct host_
   int err = route_call(h, hf, b != NULL ? b->info->name : NULL, NULL, request_param(req, "args"),
                        request_param(req, "kwargs"), &r, why, sizeof why);
   if (err < 0) {
-    fail_route(req, err, why);
+    fail_route(req, b != NULL ? b->info->name : "cpu", b != NULL ? b->trusted : true, err, why);
   } else {
     /* Sent at once: this answer may use up the first-use warning. */
     warning = b != NULL ? dispatch_first_use_warning(req, h, b->info->name, b->trusted, b->plugin) : NULL;
@@ -250,12 +251,12 @@ static void backend_call(struct request *req) {
   if ((err = route_call(h, hf, b->info->name, &b->info->functions[fn], request_param(req, "args"),
                         request_param(req, "kwargs"), &r, why, sizeof why)) < 0) {
     route_clear(&r);
-    fail_route(req, err, why);
+    fail_route(req, b->info->name, b->trusted, err, why);
     return;
   }
   /* The first-use warning is decided when the answer goes out: a call that fails does not use it up. */
   if ((err = dispatch_submit(req, h, b, (size_t)fn, &r)) < 0)
-    request_fail(req, PROTO_CODE_INTERNAL, "cannot queue the call: %s", strerror(-err));
+    dispatch_fail(req, b->info->name, b->trusted, PROTO_CODE_INTERNAL, "cannot queue the call: %s", strerror(-err));
 }
 
 static const struct method_param list_params[] = {

@@ -758,8 +758,12 @@ Test(dispatch, fallback_failure_warnings_and_metadata) {
             "%s", show(r));
   cr_expect(is_nil(harness_get(r, "result")), "%s", show(r));
   cr_expect(is_bool(harness_get(r, "trusted"), true), "%s", show(r));
-  /* ...with the host's arguments still checked. */
-  call_fails(c, "Backend.InvalidArguments", "fxa", "summarize", "[[1]]", "{'bogus': 1}");
+  /* ...with the host's arguments still checked. Errors decided once the backend was selected
+   * name it as an answer would: canonical name, trust. */
+  e = call_fails(c, "Backend.InvalidArguments", "fxa", "summarize", "[[1]]", "{'bogus': 1}");
+  cr_expect(harness_str_eq(harness_get(&e->error_data, "backend"), "fixture_accel") &&
+                is_bool(harness_get(&e->error_data, "trusted"), true),
+            "%s", show(&e->error_data));
   call_fails(c, "Backend.InvalidArguments", "fxa", "summarize", NULL, NULL);
 
   /* BACKEND_CALL_NOT_IMPLEMENTED: the function's own reason. */
@@ -771,6 +775,11 @@ Test(dispatch, fallback_failure_warnings_and_metadata) {
   /* Failure: no fallback, the function's message. */
   e = call_fails(c, "Backend.CallFailed", "fxe", "compute_score", "[[1]]", "{'method': 'boom'}");
   cr_expect(strstr(e->error_message, "the boom method always fails") != NULL, "%s", e->error_message);
+  cr_expect(harness_str_eq(harness_get(&e->error_data, "backend"), "fixture_edge") &&
+                is_bool(harness_get(&e->error_data, "trusted"), false),
+            "%s", show(&e->error_data));
+  e = call_fails(c, "Backend.Unknown", "fxz", "summarize", "[[1]]", NULL);
+  cr_expect(harness_get(&e->error_data, "backend") == NULL, "before selection: %s", show(&e->error_data));
 
   /* Warnings the backend adds. */
   r = call_ok(c, "fxe", "compute_score", "[[1]]", "{'method': 'warn'}");

@@ -235,6 +235,9 @@ Test(example, empty_score_fails_on_both) {
     cr_assert_not_null(info, "%s", backends[b]);
     cr_expect_not_null(info->error_message != NULL ? strstr(info->error_message, "data is empty") : NULL, "%s: %s",
                        backends[b], info->error_message ? info->error_message : "(no message)");
+    /* Failed or not, the result names the backend by its canonical name, and its trust. */
+    cr_expect_str_eq(info->backend, b == 1 ? "example_accel" : "cpu");
+    cr_expect(info->trusted, "%s", backends[b]);
     if (b == 1)
       cr_expect_str_eq(info->error_code, "Backend.CallFailed");
     release(&info);
