@@ -74,6 +74,8 @@ static int check_param(struct checker *c, const char *fn, const struct backend_p
 }
 
 static int check_params(struct checker *c, const struct backend_host_function *f) {
+  struct hostdecl_order order = {0};
+  const char *bad;
   int err;
 
   for (size_t i = 0; f->params && f->params[i].name; i++) {
@@ -81,6 +83,8 @@ static int check_params(struct checker *c, const struct backend_host_function *f
       return fail(c, "function '%s': more than %d parameters", f->name, SIG_MAX_PARAMS);
     if ((err = check_param(c, f->name, &f->params[i])) != 0)
       return err;
+    if ((bad = hostdecl_check_order(&order, f->params[i].kind, f->params[i].default_json != NULL)))
+      return fail(c, "function '%s', parameter '%s': %s", f->name, f->params[i].name, bad);
     for (size_t j = 0; j < i; j++)
       if (strcmp(f->params[j].name, f->params[i].name) == 0)
         return fail(c, "function '%s': parameter '%s' appears twice", f->name, f->params[i].name);

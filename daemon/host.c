@@ -143,6 +143,7 @@ static int parse_param(struct parser *p, const char *fn, const msgpack_object *o
 static int parse_function(struct parser *p, const msgpack_object *o, struct host_function *f) {
   static const char *const keys[] = {"name", "params", "doc", NULL};
   const msgpack_object *params, *doc;
+  struct hostdecl_order order = {0};
   char where[160];
   int err;
   if ((err = check_keys(p, o, "a function", keys)) < 0 ||
@@ -167,11 +168,14 @@ static int parse_function(struct parser *p, const msgpack_object *o, struct host
   if (params->via.array.size > 0 && (f->params = calloc(params->via.array.size, sizeof *f->params)) == NULL)
     return -ENOMEM;
   for (uint32_t i = 0; i < params->via.array.size; i++) {
+    const char *bad;
     if ((err = parse_param(p, f->name, &params->via.array.ptr[i], &f->params[i])) < 0) {
       f->n_params = i + 1; /* free the partly parsed one too */
       return err;
     }
     f->n_params = i + 1;
+    if ((bad = hostdecl_check_order(&order, f->params[i].kind, f->params[i].def != NULL)) != NULL)
+      return fail(p, "function '%s', parameter '%s': %s", f->name, f->params[i].name, bad);
     for (uint32_t j = 0; j < i; j++)
       if (strcmp(f->params[j].name, f->params[i].name) == 0)
         return fail(p, "function '%s': parameter '%s' appears twice", f->name, f->params[i].name);

@@ -3,6 +3,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include <backend/param.h>
+
 static bool is_alnum(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'); }
 
 static bool is_sep(char ch) { return ch == '-' || ch == '_' || ch == '.'; }
@@ -28,6 +30,19 @@ const char *hostdecl_check_declared_name(const char *name) {
   if (bad == NULL && strcmp(name, "cpu") == 0)
     return "'cpu' is reserved for the host's own implementation";
   return bad;
+}
+
+const char *hostdecl_check_order(struct hostdecl_order *o, uint32_t kind, bool has_default) {
+  if (kind == BACKEND_PARAM_KEYWORD_ONLY)
+    o->keyword_only = true;
+  if (kind != BACKEND_PARAM_POSITIONAL)
+    return NULL;
+  if (o->keyword_only)
+    return "a positional parameter cannot follow keyword-only ones";
+  if (o->positional_default && !has_default)
+    return "a positional parameter without a default cannot follow one with a default";
+  o->positional_default |= has_default;
+  return NULL;
 }
 
 bool hostdecl_is_identifier(const char *s) {

@@ -7,6 +7,7 @@
 #define BACKENDD_PROTO_HOSTDECL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Backend names and aliases (spec/backends.md). */
 #define HOSTDECL_BACKEND_NAME_MAX 128
@@ -36,6 +37,20 @@ const char *hostdecl_check_backend_name(const char *name);
 /* A name a host or an adapter declares as a backend's (its own, a trusted one, an alias, a
  * reserved one): hostdecl_check_backend_name, and never "cpu", the host's own implementation. */
 const char *hostdecl_check_declared_name(const char *name);
+
+/*
+ * Parameter order, as in a Python signature: positional parameters first, none without a
+ * default after one with a default, then keyword-only ones (and **kwargs last, which each
+ * side checks naming it). Zero it before a function's first parameter.
+ */
+struct hostdecl_order {
+  bool keyword_only;       /* a keyword-only parameter came before */
+  bool positional_default; /* a positional parameter with a default came before */
+};
+
+/* Whether a parameter of kind (enum backend_param_kind) may come next; NULL when it may, else
+ * the rule broken. Records it in o. */
+const char *hostdecl_check_order(struct hostdecl_order *o, uint32_t kind, bool has_default);
 
 /* A function or parameter name: [A-Za-z_][A-Za-z0-9_]* (NULL is not). */
 bool hostdecl_is_identifier(const char *s);

@@ -302,6 +302,30 @@ static const char *nested_file(int depth, int *line, int *column) {
   return path;
 }
 
+/* The daemon refuses parameters out of Python's order as the client library does (test-host). */
+Test(declare, parameters_in_python_order) {
+  static const char *const bad[][2] = {
+      {"[{'name': 'method', 'kind': 'keyword_only', 'default': 'fast'}, {'name': 'data', 'kind': 'positional'}]",
+       "function 'f', parameter 'data': a positional parameter cannot follow keyword-only ones"},
+      {"[{'name': 'copy', 'kind': 'positional', 'default': false}, {'name': 'data', 'kind': 'positional'}]",
+       "function 'f', parameter 'data': a positional parameter without a default cannot follow one with a default"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char text[512];
+    json_t *params;
+    snprintf(text, sizeof text, "%s", bad[i][0]);
+    for (char *q = text; *q != '\0'; q++)
+      if (*q == '\'')
+        *q = '"';
+    cr_assert_not_null(params = json_loads(text, 0, NULL), "%s", text);
+    refused(decl(json_pack("{s:[{s:s, s:o}]}", "functions", "name", "f", "params", params)), bad[i][0], bad[i][1]);
+  }
+  accepted_unref(decl(json_pack("{s:[{s:s, s:[{s:s, s:s}, {s:s, s:s, s:b}, {s:s, s:s}]}]}", "functions", "name", "f",
+                                "params", "name", "data", "kind", "positional", "name", "copy", "kind", "positional",
+                                "default", 0, "name", "method", "kind", "keyword_only")),
+                 "data, copy=False, *, method");
+}
+
 Test(declare, a_file_nested_too_deep_says_so_and_where) {
   struct host *h = NULL;
   char words[700];

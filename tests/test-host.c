@@ -325,6 +325,13 @@ Test(host, refuses_bad_parameters) {
   expect_refused(&d, "the default is not JSON");
   p[1].default_json = "[1, 2] 3";
   expect_refused(&d, "the default is not JSON");
+  /* Python's order: positional ones first, none required after one with a default. */
+  p[0] = (struct backend_param){"method", KW, "\"fast\""};
+  p[1] = (struct backend_param){"data", POS, NULL};
+  expect_refused(&d, "function 'f', parameter 'data': a positional parameter cannot follow keyword-only ones");
+  p[0] = (struct backend_param){"copy", POS, "false"};
+  expect_refused(&d, "function 'f', parameter 'data': a positional parameter without a default cannot follow one "
+                     "with a default");
 }
 
 Test(host, parameter_limit) {
