@@ -27,12 +27,6 @@ struct client_reply {
  */
 int client_reply_build(const char *msg, size_t len, struct client_reply **out);
 
-/*
- * Whether the daemon has closed the connection (or it broke) while nothing was outstanding:
- * a zero-wait look at the socket, reading nothing.
- */
-bool client_peer_closed(backend_client *c);
-
 /* A deadline timeout_ms from now (-1: none), and the milliseconds left to it (-1: forever, 0: past). */
 int64_t client_deadline(int timeout_ms);
 int client_remaining_ms(int64_t deadline);
@@ -50,5 +44,9 @@ struct client_part {
  */
 int client_call_parts(backend_client *c, const char *method, const struct client_part *parts, size_t n_parts,
                       int timeout_ms, backend_reply **out);
+
+/* Whether the last client_call_parts() failed with none of its request written: sending it
+ * again, on another connection, cannot make the daemon run it twice. */
+bool client_last_call_unsent(const backend_client *c);
 
 #endif

@@ -40,6 +40,8 @@ struct backend_client {
   uint32_t next_msgid;
   size_t pending;            /* sent with backend_client_send(), not yet returned by recv */
   size_t write_mark;         /* unwritten bytes after the last write attempt */
+  uint64_t sent;             /* bytes written in all */
+  bool last_call_unsent;     /* the last client_call_parts() failed with none of its request written */
   struct outbuf out;
   struct proto_limits limits;
   struct proto_frame in;
@@ -201,6 +203,7 @@ static void write_some(backend_client *c) {
       break;
     }
     b->off += (size_t)n;
+    c->sent += (uint64_t)n;
   }
   if (b->off == b->len)
     b->off = b->len = 0;
@@ -366,29 +369,22 @@ static int wait_sync(backend_client *c, uint32_t id, int timeout_ms, backend_rep
   return (*out)->status;
 }
 
-bool client_peer_closed(backend_client *c) {
-  struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-  char byte;
-
-  if (c->error)
-    return true;
-  if (c->pending > 0 || out_unsent(c) || poll(&pfd, 1, 0) <= 0)
-    return false;
-  if (pfd.revents & (POLLHUP | POLLERR))
-    return true;
-  /* Readable with nothing outstanding: end of stream, or a notification (which stays queued). */
-  return (pfd.revents & POLLIN) && recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) == 0;
-}
-
 int client_call_parts(backend_client *c, const char *method, const struct client_part *parts, size_t n_parts,
                       int timeout_ms, backend_reply **out) {
+  uint64_t sent_before = c->sent, queued_before = out_unsent(c);
   uint32_t id;
   int err;
 
   *out = NULL;
   err = queue_parts(c, method, parts, n_parts, MSGID_SYNC, &id);
-  return err ? err : wait_sync(c, id, timeout_ms, out);
+  if (!err)
+    err = wait_sync(c, id, timeout_ms, out);
+  /* Only bytes queued before this request went out, if any. */
+  c->last_call_unsent = err != 0 && c->sent - sent_before <= queued_before;
+  return err;
 }
+
+bool client_last_call_unsent(const backend_client *c) { return c->last_call_unsent; }
 
 /* ---- public API ---- */
 

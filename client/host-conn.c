@@ -29,10 +29,6 @@ static int ready(backend_host *h, int64_t deadline, backend_reply **out) {
   backend_reply *r;
   int err;
 
-  /* A daemon that restarted since the last call closed this connection: notice it now,
-   * rather than failing the call that finds out. */
-  if (h->client && client_peer_closed(h->client))
-    drop(h);
   if (!h->client && (err = backend_client_connect_timeout(h->socket_path, client_remaining_ms(deadline), &h->client)) != 0) {
     h->client = NULL;
     return err;
@@ -59,15 +55,23 @@ int host_rpc(backend_host *h, const char *method, const void *params, size_t par
 int host_rpc_parts(backend_host *h, const char *method, const struct client_part *parts, size_t n_parts,
                    int timeout_ms, backend_reply **out) {
   int64_t deadline = client_deadline(timeout_ms); /* one timeout for connecting, declaring and calling */
+  bool reused;
   int err;
 
   *out = NULL;
   pthread_mutex_lock(&h->conn_lock);
-  err = ready(h, deadline, out);
-  if (err == 0)
-    err = client_call_parts(h->client, method, parts, n_parts, client_remaining_ms(deadline), out);
-  if (!usable_after(err) || (err == BACKEND_EREMOTE && *out && is_protocol_error((*out)->error_code)))
+  do {
+    reused = h->client != NULL && h->declared;
+    err = ready(h, deadline, out);
+    if (err == 0)
+      err = client_call_parts(h->client, method, parts, n_parts, client_remaining_ms(deadline), out);
+    if (usable_after(err) && !(err == BACKEND_EREMOTE && *out && is_protocol_error((*out)->error_code)))
+      break;
+    /* A daemon that restarted since the last call closed the connection: the request, not sent
+     * at all, goes once more on a new one. (Looking first would cost a system call per call.) */
+    reused = reused && err == BACKEND_ECLOSED && client_last_call_unsent(h->client);
     drop(h);
+  } while (reused);
   pthread_mutex_unlock(&h->conn_lock);
   return err;
 }

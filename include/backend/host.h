@@ -159,7 +159,8 @@ void backend_result_free(backend_result *r);
  * call was refused or failed, wherever that was decided; or another error (-ENOENT: no
  * daemon, BACKEND_EINVAL: arguments not packed as said, or, for a call to the daemon, over
  * its default limits (doc/protocol.md), ...) with *out NULL. A connection the daemon
- * closed since the last call (it restarted) is noticed and replaced before the call.
+ * closed since the last call (it restarted) is replaced, and the call sent on the new one:
+ * the closed one refused all of it, so the daemon cannot run it twice.
  */
 int backend_host_call(backend_host *h, const char *function, const void *args, size_t args_len, const void *kwargs,
                       size_t kwargs_len, const char *backend, int timeout_ms, backend_result **out);
