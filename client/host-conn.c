@@ -24,12 +24,14 @@ static bool is_protocol_error(const char *code) {
   return code && strncmp(code, "Protocol.", 9) == 0;
 }
 
-/* Connects and declares as needed, by the deadline. A refused declaration: BACKEND_EREMOTE with its answer in *out. */
+/* Connects and declares as needed, by the deadline. A refused declaration: BACKEND_EREMOTE with its
+ * answer in *out. */
 static int ready(backend_host *h, int64_t deadline, backend_reply **out) {
   backend_reply *r;
   int err;
 
-  if (!h->client && (err = backend_client_connect_timeout(h->socket_path, client_remaining_ms(deadline), &h->client)) != 0) {
+  if (!h->client &&
+      (err = backend_client_connect_timeout(h->socket_path, client_remaining_ms(deadline), &h->client)) != 0) {
     h->client = NULL;
     return err;
   }

@@ -157,7 +157,8 @@ void conn_request_done(struct conn *c, struct request *req) {
     log_error("out of memory answering request %u of client %llu (pid %d)", (unsigned)req->msgid,
               (unsigned long long)c->id, (int)c->pid);
     c->d->stats.errors++;
-    proto_pack_error_response(conn_answer_begin(c), req->msgid, PROTO_CODE_INTERNAL, "out of memory sending the answer");
+    proto_pack_error_response(conn_answer_begin(c), req->msgid, PROTO_CODE_INTERNAL,
+                              "out of memory sending the answer");
     if (!answer_whole(c)) {
       c->d->stats.disconnects++;
       conn_close(c); /* unlinks req with the rest */

@@ -321,9 +321,10 @@ static const char *check_result(const struct dispatch_job *job, const struct ans
 
 /* ---- running calls ---- */
 
-static void failv(struct request *req, const char *backend, bool trusted, const char *code, const char *fmt, va_list ap)
-  __attribute__((format(printf, 5, 0)));
-static void failv(struct request *req, const char *backend, bool trusted, const char *code, const char *fmt, va_list ap) {
+static void failv(struct request *req, const char *backend, bool trusted, const char *code, const char *fmt,
+                  va_list ap) __attribute__((format(printf, 5, 0)));
+static void failv(struct request *req, const char *backend, bool trusted, const char *code, const char *fmt,
+                  va_list ap) {
   msgpack_packer *pk = request_fail_beginv(req, code, fmt, ap);
   msgpack_pack_map(pk, 2);
   proto_pack_cstr(pk, "backend");
@@ -344,7 +345,8 @@ void dispatch_fail(struct request *req, const char *backend, bool trusted, const
 }
 
 /* Answers the job's request with an error (dispatch_fail); the caller frees the job. */
-static void fail_job(struct dispatch_job *job, const char *code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail_job(struct dispatch_job *job, const char *code, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
 static void fail_job(struct dispatch_job *job, const char *code, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

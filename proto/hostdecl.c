@@ -5,7 +5,9 @@
 
 #include <backend/param.h>
 
-static bool is_alnum(char ch) { return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'); }
+static bool is_alnum(char ch) {
+  return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
 
 static bool is_sep(char ch) { return ch == '-' || ch == '_' || ch == '.'; }
 
