@@ -436,14 +436,10 @@ static void cancel_waiting(struct request *req) {
  * Loop thread: the calls that waited for a load of p, in order. Those that needed what failed
  * (the adapter, or the same function) fail with its error; the others start again.
  */
-static void wake(struct plugin *p, struct dispatch_job *waiting, int load_err, size_t fn, const char *why) {
+static void wake(struct plugin *p, struct dispatch_job **waiting, int load_err, size_t fn, const char *why) {
   struct dispatch_job *job;
   int err;
-  while ((job = waiting) != NULL) {
-    waiting = job->next_waiting;
-    job->next_waiting = NULL;
-    job->queue_head = job->queue_tail = NULL;
-    job->req->cancel = NULL;
+  while ((job = queue_pop(waiting)) != NULL) {
     if (load_err < 0 && (p->code == NULL || job->fn == fn)) {
       fail_job(job, PROTO_CODE_BACKEND_LOAD_FAILED, "backend '%s' cannot be loaded: %s", job->backend, why);
       job_free(job); /* a serial it holds passes on */
@@ -455,15 +451,23 @@ static void wake(struct plugin *p, struct dispatch_job *waiting, int load_err, s
 }
 
 static void load_done(void *ctx, int status) {
-  struct dispatch_job *job = ctx, *waiting;
+  struct dispatch_job *job = ctx, *waiting_head, *waiting_tail, *w;
   struct plugin *p = job->plugin;
   int load_err = status == UV_ECANCELED ? 0 : job->load_err, err;
   size_t fn = job->fn;
   char why[sizeof job->why];
   plugin_ref(p); /* the waiters need it after the job is gone */
   p->loading = false;
-  waiting = p->load_waiting_head;
+  /* The waiters move to a queue of this function's own (a load the first of them starts
+   * again waits on the plugin's): answering a call may close its connection, which cancels
+   * that client's other calls, and a cancelled call leaves the queue it is in. */
+  waiting_head = p->load_waiting_head;
+  waiting_tail = p->load_waiting_tail;
   p->load_waiting_head = p->load_waiting_tail = NULL;
+  for (w = waiting_head; w != NULL; w = w->next_waiting) {
+    w->queue_head = &waiting_head;
+    w->queue_tail = &waiting_tail;
+  }
   memcpy(why, job->why, sizeof why);
   if (status == UV_ECANCELED) {
     fail_cancelled(job);
@@ -477,7 +481,7 @@ static void load_done(void *ctx, int status) {
     fail_job(job, PROTO_CODE_INTERNAL, "cannot queue the call: %s", uv_strerror(err));
     job_free(job);
   }
-  wake(p, waiting, load_err, fn, why);
+  wake(p, &waiting_head, load_err, fn, why);
   plugin_unref(p);
 }
 

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "backend/ndarray.h"
@@ -1684,6 +1685,41 @@ Test(dispatch, calls_waiting_for_a_load_fail_with_it_or_are_cancelled) {
   }
   harness_client_close(a);
   harness_client_close(f);
+  harness_finish(d);
+}
+
+/* Sends [0, msgid, "backend.call", [params]] on a raw connection (params in pack_text's notation). */
+static void raw_call(struct hraw *r, uint32_t msgid, const char *method, const char *params) {
+  msgpack_sbuffer sb;
+  msgpack_packer *pk = raw_request_begin(r, msgid, method);
+  pack_text(&sb, params);
+  msgpack_pack_array(pk, 1);
+  pk->callback(pk->data, sb.data, sb.size);
+  msgpack_sbuffer_destroy(&sb);
+  cr_assert_eq(raw_flush(r), 0);
+}
+
+/*
+ * A client that stops reading (shutdown SHUT_RD: the daemon's next write fails, though it sees
+ * no end of stream) while several of its calls wait for one load: answering the first closes
+ * the connection, which cancels the others while the load's waiters are being answered.
+ */
+Test(dispatch, a_connection_closed_while_answering_a_loads_waiters) {
+  struct hdaemon *d;
+  struct hraw *r;
+  cr_assert_not_null(tree = plugin_tree_new("dispatch-slow-close"));
+  install("slow-load", "fixture_slow", "slow_load.mod", NULL, "slow_load");
+  d = start_on(tree);
+  r = raw_connect(d->socket);
+  raw_call(r, 1, "host.declare", "{'name': 'fixture_host', 'functions': " FUNCTIONS "}");
+  (void)raw_expect_result(r, 1);
+  for (uint32_t id = 2; id < 6; id++)
+    raw_call(r, id, "backend.call", SLOW_LAZY_CALL); /* the first loads; the others wait for it */
+  cr_assert_eq(shutdown(r->fd, SHUT_RD), 0);
+  cr_assert(harness_log_wait(d, "no_such_impl.so", HARNESS_TIMEOUT_MS), "the load did not fail");
+  harness_sleep_ms(100);
+  harness_ping_new(d); /* still serving */
+  raw_close(r);
   harness_finish(d);
 }
 
