@@ -400,6 +400,7 @@ static int set_send_timeout(int fd, int timeout_ms) {
 
 static int connect_to(const char *path, int timeout_ms, int *out) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  int64_t deadline = client_deadline(timeout_ms);
   size_t len = strlen(path);
   int fd, err;
 
@@ -414,16 +415,21 @@ static int connect_to(const char *path, int timeout_ms, int *out) {
   fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
     return -errno;
-  err = timeout_ms >= 0 ? -set_send_timeout(fd, timeout_ms) : 0;
-  if (!err) {
-    do
-      err = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 ? 0 : errno;
-    while (err == EINTR);
-    if (err == EISCONN)
-      err = 0; /* an interrupted connect completed meanwhile */
-    if (err == EAGAIN && timeout_ms >= 0)
-      err = ETIMEDOUT; /* the backlog stayed full for the whole timeout */
+  for (int wait_ms = timeout_ms;; wait_ms = client_remaining_ms(deadline)) {
+    if (timeout_ms >= 0 && (err = -set_send_timeout(fd, wait_ms)) != 0)
+      break;
+    err = connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0 ? 0 : errno;
+    if (err != EINTR)
+      break;
+    if (timeout_ms >= 0 && client_remaining_ms(deadline) == 0) { /* signals until the time was up */
+      err = ETIMEDOUT;
+      break;
+    }
   }
+  if (err == EISCONN)
+    err = 0; /* an interrupted connect completed meanwhile */
+  if (err == EAGAIN && timeout_ms >= 0)
+    err = ETIMEDOUT; /* the backlog stayed full for the whole timeout */
   if (!err && timeout_ms >= 0)
     err = -set_send_timeout(fd, -1);
   /* The socket stays blocking; reads and writes say MSG_DONTWAIT, and waiting is poll()'s

@@ -9,11 +9,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -1014,23 +1016,25 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* A daemon whose backlog is full (hung, or swamped): connecting counts against the call's timeout too. */
-Test(host, one_timeout_covers_connecting) {
+/* A listener whose backlog of 0 one queued connection fills: as a hung or swamped daemon. */
+static int listen_full(const char *path, int *queued) {
   struct sockaddr_un addr = {.sun_family = AF_UNIX};
-  char path[128];
-  backend_host *h;
+  int fd = listen_at(path, 0);
+
+  *queued = socket(AF_UNIX, SOCK_STREAM, 0);
+  strcpy(addr.sun_path, path);
+  cr_assert_eq(connect(*queued, (struct sockaddr *)&addr, sizeof addr), 0, "%s", strerror(errno));
+  return fd;
+}
+
+/* Calls with a 300 ms timeout on a full backlog: -ETIMEDOUT, in about that time. */
+static void expect_connect_timeout(const char *path) {
+  backend_host *h = new_host(path);
   backend_result *r = NULL;
   msgpack_sbuffer a;
   uint64_t t0, took;
-  int fd, queued, err;
+  int err;
 
-  snprintf(path, sizeof path, "%s/full.sock", tmpdir);
-  fd = listen_at(path, 0);
-  /* One connection waits in a backlog of 0: the next finds it full. */
-  queued = socket(AF_UNIX, SOCK_STREAM, 0);
-  strcpy(addr.sun_path, path);
-  cr_assert_eq(connect(queued, (struct sockaddr *)&addr, sizeof addr), 0, "%s", strerror(errno));
-  h = new_host(path);
   pack_json(&a, "[1]");
   t0 = now_ns();
   err = backend_host_call(h, "compute_score", a.data, a.size, NULL, 0, "slow", 300, &r);
@@ -1041,6 +1045,36 @@ Test(host, one_timeout_covers_connecting) {
   msgpack_sbuffer_destroy(&a);
   backend_result_free(r);
   backend_host_free(h);
+}
+
+/* A daemon whose backlog is full (hung, or swamped): connecting counts against the call's timeout too. */
+Test(host, one_timeout_covers_connecting) {
+  char path[128];
+  int fd, queued;
+
+  snprintf(path, sizeof path, "%s/full.sock", tmpdir);
+  fd = listen_full(path, &queued);
+  expect_connect_timeout(path);
+  close(queued);
+  close(fd);
+  unlink(path);
+}
+
+static void on_alarm(int sig) { (void)sig; }
+
+/* Signals interrupt the wait for room (EINTR, even with SA_RESTART): the timeout still holds. */
+Test(host, the_connect_timeout_holds_through_signals) {
+  struct sigaction sa = {.sa_handler = on_alarm, .sa_flags = SA_RESTART};
+  struct itimerval every_50ms = {{0, 50000}, {0, 50000}}, off = {{0, 0}, {0, 0}};
+  char path[128];
+  int fd, queued;
+
+  snprintf(path, sizeof path, "%s/full.sock", tmpdir);
+  fd = listen_full(path, &queued);
+  cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+  cr_assert_eq(setitimer(ITIMER_REAL, &every_50ms, NULL), 0);
+  expect_connect_timeout(path);
+  setitimer(ITIMER_REAL, &off, NULL);
   close(queued);
   close(fd);
   unlink(path);
